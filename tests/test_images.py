@@ -95,7 +95,8 @@ def png_bytes(w=64, h=64) -> bytes:
     (lambda p: p, "is a directory"),
     (lambda p: write(p, "empty.jpg", b""), "file is empty"),
     (lambda p: write(p, "notes.jpg", b"hello, I am text " * 20), "not an image"),
-    (lambda p: write(p, "cut.png", png_bytes()[:200]), "corrupt or truncated"),
+    (lambda p: write(p, "cut.png", png_bytes(256, 256)[:len(png_bytes(256, 256)) // 2]), "corrupt or truncated"),
+    (lambda p: write(p, "cut.jpg", (DATA / "content" / "chelsea.jpg").read_bytes()[:5000]), "corrupt or truncated"),
     (lambda p: write(p, "tiny.png", png_bytes(12, 40)), "too small"),
 ])
 def test_bad_files_raise_one_line_error_naming_the_file(tmp_path, make, reason):
