@@ -1,8 +1,6 @@
 """Choosing the device and the arithmetic precision that runs VGG19 fastest on it."""
 from __future__ import annotations
 
-import contextlib
-
 import torch
 
 PRECISIONS = ("auto", "fp32", "bf16")
@@ -53,10 +51,3 @@ def resolve_precision(precision: str, device: torch.device) -> str:
     if device.type == "cuda" and torch.cuda.is_bf16_supported():
         return "bf16"
     return "fp32"
-
-
-def autocast(device: torch.device, precision: str) -> contextlib.AbstractContextManager:
-    """A context that runs matmuls and convolutions in bf16 when `precision` is "bf16"."""
-    if precision == "bf16" and device.type in ("cpu", "cuda"):
-        return torch.autocast(device.type, dtype=torch.bfloat16)
-    return contextlib.nullcontext()

@@ -75,6 +75,14 @@ def test_bf16_features_match_fp32(vgg):
     b = fast.features(image, ["relu4_1"])["relu4_1"]
     assert b.dtype == torch.float32
     assert (a - b).norm() / a.norm() < 0.05
+    # the gradient with respect to the image, which is what style transfer follows, agrees too
+    grads = []
+    for extractor in (vgg, fast):
+        x = image.clone().requires_grad_(True)
+        extractor.features(x, ["relu4_1"])["relu4_1"].pow(2).mean().backward()
+        assert x.grad.dtype == torch.float32
+        grads.append(x.grad.flatten())
+    assert torch.nn.functional.cosine_similarity(grads[0], grads[1], dim=0) > 0.97
 
 
 def test_bad_image_shape_is_a_clear_error(vgg):
