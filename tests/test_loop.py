@@ -108,3 +108,32 @@ def test_bad_arguments_fail_before_work(kwargs, match):
 
     with pytest.raises(ValueError, match=match):
         nh.optimize(objective, torch.zeros(1, 3, 4, 4), progress=False, **kwargs)
+
+
+def test_first_lbfgs_step_moves_no_pixel_more_than_the_set_size():
+    from nst_helpers.loop import LBFGS_FIRST_STEP
+    target = torch.rand(1, 3, 16, 16, generator=torch.Generator().manual_seed(1))
+    start = torch.full_like(target, 0.5)
+    # the result is the best *evaluated* image: after two steps that is the one the first step reached
+    result = nh.optimize(lambda x: {"mse": 1e6 * ((x - target) ** 2).sum()}, start, steps=2, progress=False)
+    assert result.history["total"][1] < result.history["total"][0]
+    moved = (result.image - start).abs().max().item()
+    assert LBFGS_FIRST_STEP * 0.99 <= moved <= LBFGS_FIRST_STEP * 1.01
+
+
+def test_a_step_that_blows_up_the_loss_is_undone_quietly():
+    import warnings
+    target = torch.rand(1, 3, 8, 8)
+    calls = {"n": 0}
+
+    def objective(image):
+        calls["n"] += 1
+        loss = ((image - target) ** 2).sum() + 1.0
+        return {"mse": loss * (100.0 if calls["n"] == 5 else 1.0)}
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # a routine recovery must not warn
+        result = nh.optimize(objective, torch.zeros(1, 3, 8, 8), steps=20, progress=False)
+    assert result.recoveries == 1 and "jumped to" in result.messages[0]
+    assert max(result.history["total"]) <= result.history["total"][0]
+    assert result.steps == 20
