@@ -12,6 +12,7 @@ from typing import Mapping, Sequence, Union
 import torch
 
 from .devices import resolve_device
+from .images import resize
 from .losses import content_loss, gram_matrix, layer_weights_for, style_loss, tv_loss
 from .loop import Callback, OptimizationResult, optimize
 from .vgg import VGG19Features, check_layers
@@ -73,8 +74,7 @@ def initial_image(init: str | torch.Tensor, content: torch.Tensor, style: torch.
         generator = torch.Generator().manual_seed(seed)
         return torch.rand(content.shape, generator=generator).to(content.device)
     if init == "style":
-        return torch.nn.functional.interpolate(style, size=content.shape[-2:], mode="bilinear",
-                                               align_corners=False, antialias=True).clamp(0, 1)
+        return resize(style, tuple(content.shape[-2:]))
     raise ValueError(f"init must be one of {INITS} or an image tensor, got {init!r}")
 
 
