@@ -2,22 +2,29 @@
 
 Images are tensors (1, 3, H, W), RGB, float in [0, 1], everywhere.
 """
+from . import transforms
 from .devices import default_device
+from .featurevis import channel_objective, layer_objective, visualize
 from .images import ImageLoadError, load_image, resize, save_image, to_pil
 from .losses import content_loss, gram_matrix, style_loss, tv_loss
 from .loop import OptimizationResult, StopOptimization, optimize
 from .parameterizations import Parameterization, PixelImage
-from .plots import plot_losses, show_images
+from .plots import feature_mosaic, gram_heatmap, plot_losses, show_filters, show_images
+from .reconstruction import reconstruct_content, start_image, synthesize_texture
+from .runmode import choose, quick_mode
 from .transfer import GATYS_CONTENT_LAYERS, GATYS_STYLE_LAYERS, get_extractor, style_transfer
-from .vgg import VGG19Features, layer_names
+from .vgg import LayerInfo, VGG19Features, format_layer_table, layer_names, layer_table
 from .weights import WeightsError
+from .widgets import OptimizationPanel, layer_picker, log_slider
 
 __version__ = "0.1.0"
 
 __all__ = [
-    "GATYS_CONTENT_LAYERS", "GATYS_STYLE_LAYERS", "ImageLoadError", "OptimizationResult",
-    "Parameterization", "PixelImage", "StopOptimization", "VGG19Features", "WeightsError",
-    "content_loss", "default_device", "get_extractor", "gram_matrix", "layer_names", "load_image",
-    "optimize", "plot_losses", "resize", "save_image", "show_images", "style_loss", "style_transfer",
-    "to_pil", "tv_loss",
+    "GATYS_CONTENT_LAYERS", "GATYS_STYLE_LAYERS", "ImageLoadError", "LayerInfo", "OptimizationPanel",
+    "OptimizationResult", "Parameterization", "PixelImage", "StopOptimization", "VGG19Features",
+    "WeightsError", "channel_objective", "choose", "content_loss", "default_device", "feature_mosaic",
+    "format_layer_table", "get_extractor", "gram_heatmap", "gram_matrix", "layer_names", "layer_objective",
+    "layer_picker", "layer_table", "load_image", "log_slider", "optimize", "plot_losses", "quick_mode",
+    "reconstruct_content", "resize", "save_image", "show_filters", "show_images", "start_image",
+    "style_loss", "style_transfer", "synthesize_texture", "to_pil", "transforms", "tv_loss", "visualize",
 ]

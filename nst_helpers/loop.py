@@ -23,7 +23,8 @@ Callback = Callable[[int, torch.Tensor, Mapping[str, float]], None]
 
 OPTIMIZERS = ("lbfgs", "adam")
 DEFAULT_LR = {"lbfgs": 1.0, "adam": 0.02}
-#: A step whose loss is more than this times the best so far counts as diverged and is undone.
+#: A step whose loss is more than this times the best so far counts as diverged and is undone
+#: (for a negative best, as in gradient ascent: more than best + |best|).
 DIVERGENCE_FACTOR = 2.0
 #: The largest parameter change of L-BFGS's first step (at lr=1). torch's default first step is
 #: tiny, which makes its curvature estimate overshoot by ~100x on the second step; a first step
@@ -68,7 +69,7 @@ def _make_optimizer(name: str, params: list[torch.Tensor], lr: float) -> torch.o
 def optimize(objective: Objective, init: torch.Tensor | Parameterization, steps: int, *,
              optimizer: str = "lbfgs", lr: float | None = None, callback: Callback | None = None,
              callback_every: int = 10, progress: bool = True, desc: str = "optimizing",
-             max_recoveries: int = 10) -> OptimizationResult:
+             max_recoveries: int = 10, divergence_guard: bool = True) -> OptimizationResult:
     """Minimize ``sum(objective(image).values())`` over the image for `steps` steps.
 
     init: an image (1, 3, H, W) in [0, 1], optimized pixel by pixel, or any Parameterization.
@@ -76,7 +77,9 @@ def optimize(objective: Objective, init: torch.Tensor | Parameterization, steps:
     Pixels are clamped to [0, 1] after every step. A NaN/inf loss or gradient, or a loss
     over twice the best so far (L-BFGS's early steps can overshoot wildly), sends the image
     back to the best iterate with half the learning rate (at most `max_recoveries` times). Ctrl-C (KeyboardInterrupt) or StopOptimization from the callback ends the loop
-    early; either way the best image so far is returned.
+    early; either way the best image so far is returned. Pass divergence_guard=False for
+    objectives that change from step to step (random transforms), where a loss above the best
+    is expected; NaN and inf are still caught.
     """
     if optimizer not in OPTIMIZERS:
         raise ValueError(f"optimizer must be one of {OPTIMIZERS}, got {optimizer!r}")
@@ -114,7 +117,7 @@ def optimize(objective: Objective, init: torch.Tensor | Parameterization, steps:
         grads_ok = all(p.grad is None or bool(torch.isfinite(p.grad).all()) for p in params)
         if not (math.isfinite(values[0]) and grads_ok):
             raise _NonFinite(values[0])
-        if values[0] > DIVERGENCE_FACTOR * best_loss:
+        if divergence_guard and values[0] > best_loss + (DIVERGENCE_FACTOR - 1) * abs(best_loss):  # also right for losses < 0
             raise _Diverged(values[0])
         if values[0] < best_loss:
             best_loss = values[0]

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 from collections import OrderedDict
+from dataclasses import dataclass
 from typing import Iterable
 
 import torch
@@ -128,9 +129,63 @@ class VGG19Features(nn.Module):
     def forward(self, image: torch.Tensor, layers: Iterable[str]) -> dict[str, torch.Tensor]:
         return self.features(image, layers)
 
+    def first_layer_filters(self) -> torch.Tensor:
+        """conv1_1's 64 filters, (64, 3, 3, 3) fp32 on the CPU, input channels in RGB order
+        (the original Caffe weights read BGR, so they are flipped here)."""
+        weight = self.layers["conv1_1"].weight.detach().float().cpu()
+        return weight.flip(1) if self.preprocessing == "caffe" else weight.clone()
+
     @staticmethod
     def layer_names() -> list[str]:
         return layer_names()
 
     def extra_repr(self) -> str:
         return f"pooling={self.pooling}, precision={self.precision}, weights={self.weights_source!r}"
+
+
+@dataclass(frozen=True)
+class LayerInfo:
+    """One row of VGG19's layer table: output shape at an input size, and receptive field.
+
+    receptive_field: the side in input pixels of the square that one output unit sees.
+    stride: how many input pixels apart neighbouring output units are.
+    """
+
+    name: str
+    kind: str  # "conv", "relu" or "pool"
+    channels: int
+    height: int
+    width: int
+    receptive_field: int
+    stride: int
+
+
+def layer_table(height: int = 224, width: int = 224) -> list[LayerInfo]:
+    """Every layer of VGG19's convolutional part for an input of height x width pixels.
+
+    A 3x3 convolution (stride 1) widens the receptive field by 2 strides; a 2x2 pooling
+    widens it by 1 stride and doubles the stride. No network is run: it is arithmetic.
+    """
+    if min(height, width) < 16:
+        raise ValueError(f"height/width: {width}x{height} is too small; VGG19 needs 16x16 or more")
+    channels, rf, stride = 3, 1, 1
+    out_channels = {name: c_out for name, _, c_out in CONV_LAYERS}
+    rows = []
+    for name in layer_names():
+        kind = name.rstrip("0123456789_")
+        if kind == "conv":
+            channels, rf = out_channels[name], rf + 2 * stride
+        elif kind == "pool":
+            rf, stride = rf + stride, stride * 2
+            height, width = height // 2, width // 2
+        rows.append(LayerInfo(name, kind, channels, height, width, rf, stride))
+    return rows
+
+
+def format_layer_table(rows: Iterable[LayerInfo]) -> str:
+    """The table as fixed-width text: name, output shape (C x H x W), receptive field, stride."""
+    lines = [f"{'layer':<8} {'output C x H x W':>18} {'receptive field':>16} {'stride':>7}"]
+    for row in rows:
+        shape = f"{row.channels} x {row.height} x {row.width}"
+        lines.append(f"{row.name:<8} {shape:>18} {row.receptive_field:>13} px {row.stride:>7}")
+    return "\n".join(lines)

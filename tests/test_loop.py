@@ -137,3 +137,26 @@ def test_a_step_that_blows_up_the_loss_is_undone_quietly():
     assert result.recoveries == 1 and "jumped to" in result.messages[0]
     assert max(result.history["total"]) <= result.history["total"][0]
     assert result.steps == 20
+
+
+@pytest.mark.parametrize("optimizer", ["lbfgs", "adam"])
+def test_negative_losses_are_not_mistaken_for_divergence(optimizer):
+    """Gradient ascent minimizes minus an activation: losses below zero that keep falling."""
+    result = nh.optimize(lambda image: {"ascent": -image.sum()}, torch.full((1, 3, 4, 4), 0.5), steps=40,
+                         optimizer=optimizer, lr=0.05 if optimizer == "adam" else None, progress=False)
+    assert result.recoveries == 0 and not result.messages
+    assert torch.allclose(result.image, torch.ones(1, 3, 4, 4))
+
+
+def test_divergence_guard_can_be_switched_off():
+    calls = {"n": 0}
+
+    def noisy(image):  # an objective that jumps up on every third call, as random transforms do
+        calls["n"] += 1
+        return {"mse": ((image - 0.3) ** 2).sum() * (10.0 if calls["n"] % 3 == 0 else 1.0)}
+
+    guarded = nh.optimize(noisy, torch.zeros(1, 3, 4, 4), steps=12, optimizer="adam", progress=False)
+    calls["n"] = 0
+    free = nh.optimize(noisy, torch.zeros(1, 3, 4, 4), steps=12, optimizer="adam", progress=False,
+                       divergence_guard=False)
+    assert guarded.recoveries > 0 and free.recoveries == 0
