@@ -76,7 +76,10 @@ def optimize(objective: Objective, init: torch.Tensor | Parameterization, steps:
     optimizer: "lbfgs" (torch.optim.LBFGS, one evaluation per step) or "adam".
     Pixels are clamped to [0, 1] after every step. A NaN/inf loss or gradient, or a loss
     over twice the best so far (L-BFGS's early steps can overshoot wildly), sends the image
-    back to the best iterate with half the learning rate (at most `max_recoveries` times). Ctrl-C (KeyboardInterrupt) or StopOptimization from the callback ends the loop
+    back to the best iterate with half the learning rate, or a tenth of it when the previous
+    recovery was at most one step earlier; after `max_recoveries` such failures in a row the
+    loop stops.
+    Ctrl-C (KeyboardInterrupt) or StopOptimization from the callback ends the loop
     early; either way the best image so far is returned. Pass divergence_guard=False for
     objectives that change from step to step (random transforms), where a loss above the best
     is expected; NaN and inf are still caught.
@@ -141,7 +144,7 @@ def optimize(objective: Objective, init: torch.Tensor | Parameterization, steps:
 
     opt = _make_optimizer(optimizer, params, lr)
     fresh = optimizer == "lbfgs"
-    recoveries, step, interrupted = 0, 0, False
+    recoveries, in_a_row, last_recovery, step, interrupted = 0, 0, -10, 0, False
     start = time.perf_counter()
     bar = tqdm(total=steps, desc=desc, disable=not progress, leave=True)
     try:
@@ -154,14 +157,16 @@ def optimize(objective: Objective, init: torch.Tensor | Parameterization, steps:
                 opt.param_groups[0]["lr"] = lr
             except _NonFinite as bad:
                 recoveries += 1
+                in_a_row = in_a_row + 1 if step - last_recovery <= 1 else 1
+                last_recovery = step
                 with torch.no_grad():
                     for p, saved in zip(params, best_params):
                         p.copy_(saved)
-                if recoveries > max_recoveries:
+                if in_a_row > max_recoveries:
                     note(f"step {step + 1}: loss is {bad.args[0]} again after {max_recoveries} "
                          "recoveries; stopping with the best image so far")
                     break
-                lr /= 2
+                lr /= 2 if in_a_row == 1 else 10
                 pending.clear()
                 opt = _make_optimizer(optimizer, params, lr)
                 fresh = optimizer == "lbfgs"

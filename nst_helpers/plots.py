@@ -92,10 +92,13 @@ def feature_mosaic(features: torch.Tensor, channels: int | Sequence[int] = 16, n
 
 
 def gram_heatmap(gram: torch.Tensor, labels: Sequence[str] | None = None, ax: plt.Axes | None = None,
-                 title: str | None = None, annotate: bool | None = None) -> plt.Axes:
+                 title: str | None = None, annotate: bool | None = None,
+                 vmin: float | None = None, vmax: float | None = None) -> plt.Axes:
     """A Gram matrix (C, C) or (1, C, C) as a heatmap with a colour bar.
 
     labels: one name per channel. annotate: write the values in the cells (default: if C <= 8).
+    vmin, vmax: the colour scale's ends (default: the matrix's own range); fix them to compare
+    several matrices.
     """
     g = gram.detach().float().cpu()
     g = g[0] if g.dim() == 3 else g
@@ -103,7 +106,8 @@ def gram_heatmap(gram: torch.Tensor, labels: Sequence[str] | None = None, ax: pl
         raise ValueError(f"gram: expected a square (C, C) matrix, got {tuple(gram.shape)}")
     if ax is None:
         _, ax = plt.subplots(figsize=(3.6, 3.0))
-    shown = ax.imshow(g.numpy(), cmap="magma")
+    shown = ax.imshow(g.numpy(), cmap="magma", vmin=vmin, vmax=vmax)
+    low, high = shown.get_clim()
     ax.figure.colorbar(shown, ax=ax, fraction=0.046)
     c = g.shape[0]
     if labels is not None:
@@ -112,7 +116,7 @@ def gram_heatmap(gram: torch.Tensor, labels: Sequence[str] | None = None, ax: pl
     if annotate if annotate is not None else c <= 8:
         for i in range(c):
             for j in range(c):
-                bright = bool(g[i, j] > (g.min() + g.max()) / 2)
+                bright = g[i, j].item() > (low + high) / 2
                 ax.text(j, i, f"{g[i, j].item():.3g}", ha="center", va="center", fontsize=8,
                         color="black" if bright else "white")
     if title:

@@ -35,6 +35,7 @@ def test_gram_heatmap_annotates_small_matrices():
     assert sorted(t.get_text() for t in ax.texts) == ["0.25", "0.25", "1", "2"]
     assert [t.get_text() for t in ax.get_xticklabels()] == ["flowers", "trees"]
     assert not gram_heatmap(torch.rand(1, 16, 16)).texts
+    assert gram_heatmap(torch.full((2, 2), 0.25), vmin=0, vmax=1).images[0].get_clim() == (0, 1)
     with pytest.raises(ValueError, match="square"):
         gram_heatmap(torch.rand(3, 4))
 
