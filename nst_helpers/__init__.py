@@ -8,10 +8,12 @@ from .featurevis import channel_objective, layer_objective, visualize
 from .images import ImageLoadError, load_image, resize, save_image, to_pil
 from .losses import content_loss, gram_matrix, style_loss, tv_loss
 from .loop import OptimizationResult, StopOptimization, optimize
+from .memory import MemoryEstimateError, check_fits, estimate_transfer_memory
 from .parameterizations import Parameterization, PixelImage
 from .plots import feature_mosaic, gram_heatmap, plot_losses, show_filters, show_images
 from .reconstruction import reconstruct_content, start_image, synthesize_texture
 from .runmode import choose, quick_mode
+from .tiling import seam_score, tiled_style_transfer
 from .transfer import GATYS_CONTENT_LAYERS, GATYS_STYLE_LAYERS, get_extractor, style_transfer
 from .vgg import LayerInfo, VGG19Features, format_layer_table, layer_names, layer_table
 from .weights import WeightsError
@@ -20,7 +22,8 @@ from .widgets import OptimizationPanel, layer_picker, log_slider
 __version__ = "0.1.0"
 
 __all__ = [
-    "GATYS_CONTENT_LAYERS", "GATYS_STYLE_LAYERS", "ImageLoadError", "LayerInfo", "OptimizationPanel",
+    "GATYS_CONTENT_LAYERS", "GATYS_STYLE_LAYERS", "ImageLoadError", "LayerInfo", "MemoryEstimateError",
+    "OptimizationPanel", "check_fits", "estimate_transfer_memory", "seam_score", "tiled_style_transfer",
     "OptimizationResult", "Parameterization", "PixelImage", "StopOptimization", "VGG19Features",
     "WeightsError", "channel_objective", "choose", "content_loss", "default_device", "feature_mosaic",
     "format_layer_table", "get_extractor", "gram_heatmap", "gram_matrix", "layer_names", "layer_objective",

@@ -11,10 +11,12 @@ from typing import Mapping, Sequence, Union
 
 import torch
 
-from .devices import resolve_device
+from .devices import resolve_device, resolve_precision
 from .images import resize
 from .losses import content_loss, gram_matrix, layer_weights_for, style_loss, tv_loss
-from .loop import Callback, OptimizationResult, optimize
+from .loop import OPTIMIZERS, Callback, OptimizationResult, optimize
+from .losses import KINDS
+from .memory import MemoryEstimateError, available_memory, check_fits, largest_long_side
 from .vgg import VGG19Features, check_layers
 
 GATYS_CONTENT_LAYERS = ("relu4_2",)
@@ -97,6 +99,8 @@ def style_transfer(content: torch.Tensor, style: torch.Tensor, *,
         The Starry Night at 256 px.
     Returns an OptimizationResult: .image (1, 3, H, W) in [0, 1], and .history with the
     per-step "total", "content", "style" and "tv" losses (weighted, as minimized).
+    Raises MemoryEstimateError (a ValueError) before any work when the transfer will not fit
+    in the device's free memory (nst_helpers.memory).
     """
     check_image(content, "content")
     check_image(style, "style")
@@ -106,7 +110,15 @@ def style_transfer(content: torch.Tensor, style: torch.Tensor, *,
     style_w = _as_weights(style_layers, "style_layers")
     if isinstance(steps, bool) or not isinstance(steps, int) or steps <= 0:
         raise ValueError(f"steps must be a positive integer, got {steps!r}")
+    if optimizer not in OPTIMIZERS:
+        raise ValueError(f"optimizer must be one of {OPTIMIZERS}, got {optimizer!r}")
+    if loss_kind not in KINDS:
+        raise ValueError(f"loss_kind must be one of {KINDS}, got {loss_kind!r}")
     device = resolve_device(device)
+    needed = list(dict.fromkeys([*content_w, *style_w]))
+    memory_kwargs = dict(precision=resolve_precision(precision, device), optimizer=optimizer,
+                         style_size=tuple(style.shape[-2:]))
+    check_fits(*content.shape[-2:], needed, device=device, **memory_kwargs)
     extractor = get_extractor(weights, pooling, str(device), precision)
 
     content, style = content.to(device), style.to(device)
@@ -114,7 +126,6 @@ def style_transfer(content: torch.Tensor, style: torch.Tensor, *,
     with torch.no_grad():
         content_targets = extractor.features(content, content_w)
         style_grams = {k: gram_matrix(v) for k, v in extractor.features(style, style_w).items()}
-    needed = list(dict.fromkeys([*content_w, *style_w]))
 
     def objective(image: torch.Tensor) -> dict[str, torch.Tensor]:
         features = extractor.features(image, needed)
@@ -124,5 +135,15 @@ def style_transfer(content: torch.Tensor, style: torch.Tensor, *,
             "tv": tv_weight * tv_loss(image),
         }
 
-    return optimize(objective, start, steps, optimizer=optimizer, lr=lr, callback=callback,
-                    callback_every=callback_every, progress=progress, desc="style transfer")
+    try:
+        return optimize(objective, start, steps, optimizer=optimizer, lr=lr, callback=callback,
+                        callback_every=callback_every, progress=progress, desc="style transfer")
+    except torch.cuda.OutOfMemoryError:
+        pass  # leave the handler first: its traceback holds the failed step's tensors
+    del content_targets, style_grams, start
+    if device.type == "cuda":
+        torch.cuda.empty_cache()
+    height, width = content.shape[-2:]
+    side = largest_long_side(height, width, needed, available_memory(device) or 0, **memory_kwargs)
+    raise MemoryEstimateError(f"content: ran out of memory on {device} at {width}x{height} (the estimate said it "
+                              f"would fit); use a long side of {side} px or less, or tiled_style_transfer")

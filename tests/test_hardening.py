@@ -55,3 +55,34 @@ def test_keyboard_interrupt_in_a_callback_returns_the_best_image(content64, styl
     assert result.interrupted and result.steps == 6
     assert result.best_loss == min(result.history["total"])
     assert torch.isfinite(result.image).all()
+
+
+def test_out_of_memory_during_a_transfer_is_a_clear_error_and_leaves_things_usable(content64, style64,
+                                                                                     monkeypatch):
+    import nst_helpers.transfer as transfer
+    from nst_helpers.memory import MemoryEstimateError
+
+    real_optimize = transfer.optimize
+
+    def out_of_memory(*args, **kwargs):
+        raise torch.cuda.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB")
+
+    monkeypatch.setattr(transfer, "optimize", out_of_memory)
+    with pytest.raises(MemoryEstimateError, match=r"content: ran out of memory on cpu at 64x48 .* "
+                                                  r"use a long side of \d+ px or less"):
+        nh.style_transfer(content64, style64, steps=3, progress=False, device="cpu")
+    monkeypatch.setattr(transfer, "optimize", real_optimize)
+    assert nh.style_transfer(content64, style64, steps=2, progress=False, device="cpu").steps == 2
+
+
+@pytest.mark.parametrize("kwargs, match", [({"optimizer": "sgd"}, "optimizer must be one of"),
+                                           ({"loss_kind": "l3"}, "loss_kind must be one of")])
+def test_bad_choices_fail_before_any_network_work(content64, style64, monkeypatch, kwargs, match):
+    import nst_helpers.transfer as transfer
+
+    def no_network(*args, **kwargs):
+        raise AssertionError("the network was built before the arguments were checked")
+
+    monkeypatch.setattr(transfer, "get_extractor", no_network)
+    with pytest.raises(ValueError, match=match):
+        nh.style_transfer(content64, style64, progress=False, device="cpu", **kwargs)
