@@ -74,3 +74,31 @@ def test_data_files_are_small_and_credited():
     for image in images:
         assert image.stat().st_size < 1_000_000, image
         assert image.name in sources, f"{image.name} has no entry in data/SOURCES.md"
+
+
+NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+
+
+def test_notebooks_exist_in_order():
+    names = [p.stem for p in NOTEBOOKS]
+    assert names[:5] == ["01_setup_and_first_transfer", "02_what_a_cnn_sees", "03_content_reconstruction",
+                         "04_gram_matrices", "05_texture_synthesis"]
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_notebook_is_committed_executed_small_and_framed(path):
+    import nbformat
+
+    assert path.stat().st_size < 3_000_000, f"{path.name} is {path.stat().st_size / 1e6:.1f} MB"
+    nb = nbformat.read(path, as_version=4)
+    first, last = nb.cells[0], nb.cells[-1]
+    assert first.cell_type == "markdown" and "**What you will see:**" in first.source
+    assert last.cell_type == "markdown" and "## Exercises" in last.source
+    code = [c for c in nb.cells if c.cell_type == "code"]
+    assert all(c.execution_count is not None for c in code), "commit notebooks executed top to bottom"
+    assert [c.execution_count for c in code] == list(range(1, len(code) + 1)), "executed in order, once"
+    errors = [o for c in code for o in c.outputs if o.output_type == "error"]
+    assert not errors, f"{path.name}: {errors[0].ename}: {errors[0].evalue}"
+    if path.stem in ("02_what_a_cnn_sees", "04_gram_matrices"):  # the layer table; the toy Grams and shapes
+        checked = [c for c in code if "NBVAL_CHECK_OUTPUT" in c.source]
+        assert checked and all(c.outputs for c in checked), "deterministic cells are marked and have output"
