@@ -9,6 +9,7 @@ from .images import ImageLoadError, load_image, resize, save_image, to_pil
 from .losses import content_loss, gram_matrix, style_loss, tv_loss
 from .loop import OptimizationResult, StopOptimization, optimize
 from .memory import MemoryEstimateError, check_fits, estimate_transfer_memory
+from .multiscale import multiscale_transfer
 from .parameterizations import Parameterization, PixelImage
 from .plots import feature_mosaic, gram_heatmap, plot_losses, show_filters, show_images
 from .reconstruction import reconstruct_content, start_image, synthesize_texture
@@ -27,7 +28,7 @@ __all__ = [
     "OptimizationResult", "Parameterization", "PixelImage", "StopOptimization", "VGG19Features",
     "WeightsError", "channel_objective", "choose", "content_loss", "default_device", "feature_mosaic",
     "format_layer_table", "get_extractor", "gram_heatmap", "gram_matrix", "layer_names", "layer_objective",
-    "layer_picker", "layer_table", "load_image", "log_slider", "optimize", "plot_losses", "quick_mode",
-    "reconstruct_content", "resize", "save_image", "show_filters", "show_images", "start_image",
+    "layer_picker", "layer_table", "load_image", "log_slider", "multiscale_transfer", "optimize",
+    "plot_losses", "quick_mode", "reconstruct_content", "resize", "save_image", "show_filters", "show_images", "start_image",
     "style_loss", "style_transfer", "synthesize_texture", "to_pil", "transforms", "tv_loss", "visualize",
 ]
