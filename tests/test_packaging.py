@@ -102,3 +102,10 @@ def test_notebook_is_committed_executed_small_and_framed(path):
     if path.stem in ("02_what_a_cnn_sees", "04_gram_matrices"):  # the layer table; the toy Grams and shapes
         checked = [c for c in code if "NBVAL_CHECK_OUTPUT" in c.source]
         assert checked and all(c.outputs for c in checked), "deterministic cells are marked and have output"
+
+
+def test_student_versions_are_up_to_date():
+    from nst_helpers.assignments import check_up_to_date
+
+    assert check_up_to_date(ROOT / "notebooks", ROOT / "assignments") == [], \
+        "run: python -m nst_helpers.assignments build"
