@@ -15,7 +15,7 @@ import torch
 from .devices import resolve_device
 from .losses import content_loss, gram_matrix, style_loss, tv_loss
 from .loop import Callback, OptimizationResult, optimize
-from .transfer import Layers, _as_weights, check_image, check_weight, get_extractor
+from .transfer import Layers, check_image, check_steps, check_weight, get_extractor, layer_weights
 
 STARTS = ("noise", "zeros", "gray")
 
@@ -42,11 +42,6 @@ def start_image(shape: Sequence[int], start: str | torch.Tensor = "noise", seed:
     raise ValueError(f"start must be one of {STARTS} or an image tensor, got {start!r}")
 
 
-def _check_steps(steps: int) -> None:
-    if isinstance(steps, bool) or not isinstance(steps, int) or steps <= 0:
-        raise ValueError(f"steps must be a positive integer, got {steps!r}")
-
-
 def reconstruct_content(image: torch.Tensor, layer: str, *, steps: int = 200, start: str | torch.Tensor = "noise",
                         noise_scale: float = 1.0, tv_weight: float = 0.0, seed: int = 0,
                         optimizer: str = "lbfgs", device: str | torch.device | None = None,
@@ -61,8 +56,8 @@ def reconstruct_content(image: torch.Tensor, layer: str, *, steps: int = 200, st
     Returns an OptimizationResult with history "content" (and "tv" if tv_weight > 0).
     """
     check_image(image, "image")
-    _as_weights([layer], "layer")
-    _check_steps(steps)
+    layer_weights([layer], "layer")
+    check_steps(steps)
     tv_weight = check_weight(tv_weight, "tv_weight")
     extractor = get_extractor(weights, pooling, str(resolve_device(device)), precision)
     image = image.to(extractor.device)
@@ -94,8 +89,8 @@ def synthesize_texture(style: torch.Tensor, layers: Layers, *, size: tuple[int, 
     history "style" (and "tv").
     """
     check_image(style, "style")
-    layer_w = _as_weights(layers, "layers")
-    _check_steps(steps)
+    layer_w = layer_weights(layers, "layers")
+    check_steps(steps)
     tv_weight = check_weight(tv_weight, "tv_weight")
     height, width = size if size is not None else tuple(style.shape[-2:])
     if min(height, width) < 16:

@@ -21,7 +21,7 @@ from .devices import resolve_device
 from .images import MIN_SIDE, resize
 from .loop import OptimizationResult
 from .losses import content_loss, gram_matrix, style_loss, tv_loss
-from .transfer import _as_weights, check_image, check_weight, get_extractor, style_transfer
+from .transfer import check_image, check_weight, get_extractor, layer_weights, style_transfer
 from .vgg import VGG19Features
 
 #: style_transfer's keyword arguments and their defaults; the refinement uses the same settings.
@@ -119,8 +119,8 @@ def tiled_style_transfer(content: torch.Tensor, style: torch.Tensor, *, base_siz
             valid = ", ".join(k for k in TRANSFER_DEFAULTS if k not in RESERVED)
             raise ValueError(f"{name}: not a style_transfer setting; valid ones are {valid}")
     settings = {**TRANSFER_DEFAULTS, **style_transfer_kwargs}
-    content_w = _as_weights(settings["content_layers"], "content_layers")
-    style_w = _as_weights(settings["style_layers"], "style_layers")
+    content_w = layer_weights(settings["content_layers"], "content_layers")
+    style_w = layer_weights(settings["style_layers"], "style_layers")
     weights = {k: check_weight(settings[k], k) for k in ("content_weight", "style_weight", "tv_weight")}
 
     height, width = content.shape[-2:]

@@ -54,7 +54,15 @@ def check_weight(value: float, name: str) -> float:
     return float(value)
 
 
-def _as_weights(layers: Layers, what: str) -> dict[str, float]:
+def check_steps(steps: int) -> None:
+    """Raise ValueError unless `steps` is a positive integer."""
+    if isinstance(steps, bool) or not isinstance(steps, int) or steps <= 0:
+        raise ValueError(f"steps must be a positive integer, got {steps!r}")
+
+
+def layer_weights(layers: Layers, what: str) -> dict[str, float]:
+    """{layer name: weight} from names (equal weights) or a mapping; ValueError names `what`
+    for unknown layers, an empty choice, or negative/NaN weights."""
     names = check_layers(layers.keys() if isinstance(layers, Mapping) else layers, what)
     if not names:
         raise ValueError(f"{what}: give at least one layer")
@@ -106,10 +114,9 @@ def style_transfer(content: torch.Tensor, style: torch.Tensor, *,
     check_image(style, "style")
     weights_of = {"content_weight": content_weight, "style_weight": style_weight, "tv_weight": tv_weight}
     content_weight, style_weight, tv_weight = (check_weight(v, k) for k, v in weights_of.items())
-    content_w = _as_weights(content_layers, "content_layers")
-    style_w = _as_weights(style_layers, "style_layers")
-    if isinstance(steps, bool) or not isinstance(steps, int) or steps <= 0:
-        raise ValueError(f"steps must be a positive integer, got {steps!r}")
+    content_w = layer_weights(content_layers, "content_layers")
+    style_w = layer_weights(style_layers, "style_layers")
+    check_steps(steps)
     if optimizer not in OPTIMIZERS:
         raise ValueError(f"optimizer must be one of {OPTIMIZERS}, got {optimizer!r}")
     if loss_kind not in KINDS:
