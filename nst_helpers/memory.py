@@ -10,7 +10,7 @@ from typing import Iterable
 import torch
 
 from .devices import resolve_precision
-from .loop import OPTIMIZERS
+from .loop import LBFGS_HISTORY, OPTIMIZERS
 from .vgg import check_layers, layer_names
 from .weights import CONV_LAYERS
 
@@ -20,9 +20,8 @@ BYTES_PER_VALUE = {"fp32": 4, "bf16": 2}
 IMAGE_BUFFERS = 8
 #: Activation-sized gradients alive at once during backward: a conv's output and input and the ReLU's.
 GRADIENT_BUFFERS = 3
-#: L-BFGS (history_size=50 in loop.py) keeps 50 steps and 50 gradient changes, plus a few
-#: image-sized buffers (the direction, the previous gradient, ...).
-LBFGS_HISTORY = 50
+#: L-BFGS keeps LBFGS_HISTORY steps and as many gradient changes, plus a few image-sized
+#: buffers (the direction, the previous gradient, ...).
 LBFGS_BUFFERS = 6
 #: The history is allocated a little at a time between short-lived activations, which
 #: fragments the heap: on a CPU it raised peak RSS by 1.45-1.75x its size (benchmarks/README.md).

@@ -5,6 +5,7 @@ import pytest
 import torch
 
 import nst_helpers as nh
+from nst_helpers.loop import LBFGS_HISTORY
 from nst_helpers import cli, memory
 from nst_helpers.memory import (SIDE_STEP, MemoryEstimateError, available_memory, check_fits,
                                 estimate_transfer_memory, scaled_size)
@@ -36,7 +37,7 @@ def test_bf16_costs_less_and_lbfgs_history_is_counted():
     assert bf16 < fp32
     adam = estimate_transfer_memory(768, 1024, GATYS, optimizer="adam")
     image = 3 * 768 * 1024 * 4
-    assert fp32 - adam >= 2 * 50 * image  # 50 steps and 50 gradient changes
+    assert fp32 - adam >= 2 * LBFGS_HISTORY * image  # the steps and gradient changes L-BFGS keeps
 
 
 def saved_for_backward(extractor: nh.VGG19Features, height: int, width: int) -> int:
