@@ -2,7 +2,7 @@
 
 Images are tensors (1, 3, H, W), RGB, float in [0, 1], everywhere.
 """
-from . import checks, colour, transforms
+from . import checks, colour, recipes, schedules, styles, transforms
 from .devices import default_device
 from .featurevis import channel_objective, layer_objective, visualize
 from .images import ImageLoadError, load_image, resize, save_image, to_pil
@@ -10,11 +10,13 @@ from .losses import content_loss, gram_matrix, style_loss, tv_loss
 from .loop import OptimizationResult, StopOptimization, optimize
 from .memory import MemoryEstimateError, check_fits, estimate_transfer_memory
 from .multiscale import multiscale_transfer
-from .parameterizations import Parameterization, PixelImage
+from .parameterizations import FourierImage, Parameterization, PixelImage
 from .colour import match_histogram, preserve_colour
 from .plots import feature_mosaic, gram_heatmap, plot_losses, show_filters, show_images
+from .recipes import best_style_transfer
 from .reconstruction import reconstruct_content, start_image, synthesize_texture
 from .runmode import choose, quick_mode
+from .styles import split_masks
 from .tiling import seam_score, tiled_style_transfer
 from .transfer import GATYS_CONTENT_LAYERS, GATYS_STYLE_LAYERS, get_extractor, style_transfer
 from .vgg import LayerInfo, VGG19Features, format_layer_table, layer_names, layer_table
@@ -24,14 +26,15 @@ from .widgets import OptimizationPanel, layer_picker, log_slider
 __version__ = "0.1.0"
 
 __all__ = [
-    "GATYS_CONTENT_LAYERS", "GATYS_STYLE_LAYERS", "ImageLoadError", "LayerInfo",
+    "FourierImage", "GATYS_CONTENT_LAYERS", "GATYS_STYLE_LAYERS", "ImageLoadError", "LayerInfo",
     "MemoryEstimateError", "OptimizationPanel", "OptimizationResult", "Parameterization",
-    "PixelImage", "StopOptimization", "VGG19Features", "WeightsError", "channel_objective",
-    "check_fits", "checks", "choose", "colour", "content_loss", "default_device",
-    "estimate_transfer_memory", "feature_mosaic", "format_layer_table", "get_extractor",
-    "gram_heatmap", "gram_matrix", "layer_names", "layer_objective", "layer_picker", "layer_table",
-    "load_image", "log_slider", "match_histogram", "multiscale_transfer", "optimize", "plot_losses",
-    "preserve_colour", "quick_mode", "reconstruct_content", "resize", "save_image", "seam_score",
-    "show_filters", "show_images", "start_image", "style_loss", "style_transfer",
+    "PixelImage", "StopOptimization", "VGG19Features", "WeightsError", "best_style_transfer",
+    "channel_objective", "check_fits", "checks", "choose", "colour", "content_loss",
+    "default_device", "estimate_transfer_memory", "feature_mosaic", "format_layer_table",
+    "get_extractor", "gram_heatmap", "gram_matrix", "layer_names", "layer_objective",
+    "layer_picker", "layer_table", "load_image", "log_slider", "match_histogram",
+    "multiscale_transfer", "optimize", "plot_losses", "preserve_colour", "quick_mode", "recipes",
+    "reconstruct_content", "resize", "save_image", "schedules", "seam_score", "show_filters",
+    "show_images", "split_masks", "start_image", "style_loss", "style_transfer", "styles",
     "synthesize_texture", "tiled_style_transfer", "to_pil", "transforms", "tv_loss", "visualize",
 ]

@@ -579,3 +579,48 @@ def check_preserve_colour(fn: Callable[[torch.Tensor, torch.Tensor], torch.Tenso
     if show:
         from .plots import show_images
         show_images({"content": content, "stylized": stylized, "your result": out.detach().float().cpu()})
+
+
+# ---------------------------------------------------------------------------- masked Gram matrix
+
+def check_masked_gram(fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor], show: bool = False) -> None:
+    """fn(features (1, C, h, w), mask (1, 1, H, W) in [0, 1]) must return the Gram matrix (1, C, C)
+    of the masked features only: mask resized to h x w, features times mask, products divided by
+    C times the mask's area at h x w. (show: draw the mask and the two halves' Gram matrices.)"""
+    name = _name(fn, "masked_gram_matrix")
+    c, h, w = 4, 6, 8
+    left = _randn(1, c, h, w // 2, seed=10)
+    right = 3 + 2 * _randn(1, c, h, w // 2, seed=11)  # a different "texture" on the right half
+    features = torch.cat([left, right], dim=-1).requires_grad_()
+    mask = torch.zeros(1, 1, 2 * h, 2 * w)
+    mask[..., : w] = 1  # the left half, at twice the features' resolution
+    out = _tensor(name, _run(name, fn, features, mask, hint=lambda e: "resize the mask to the features' "
+                                                                     "h x w first (F.interpolate)"))
+    if out.shape != (1, c, c):
+        _fail(name, f"returned shape {tuple(out.shape)}, expected (1, C, C) = {(1, c, c)}")
+    expected = gram_matrix(left)
+    unmasked = "the mask is not applied: multiply the features by the mask before the products"
+    mistakes = [
+        (gram_matrix(features.detach()), unmasked),
+        (2 * gram_matrix(features.detach()), unmasked),  # divided by the half-image area
+        (expected / 2, "divided by C*h*w of the whole image: divide by C times the mask's area "
+                       "(mask.sum() at the features' size), so a region gets the scale of a whole image"),
+        (expected * (h * w // 2) / c, "divided by the mask's area only: divide by C times the area"),
+    ]
+    if not _close(out, expected, rtol=1e-3, atol=1e-5):
+        _fail(name, _known_mistake(out, mistakes) or
+              f"wrong values (largest difference {float((out.detach() - expected).abs().max()):.3g}); with the "
+              "left-half mask the result must equal the Gram matrix of the left half alone")
+    _check_gradient(name, out, {"the features": features})
+    print(f"✓ {name}: the mask is resized and applied, and the region's Gram matrix has a whole image's scale")
+    if show:
+        import matplotlib.pyplot as plt
+        fig, axes = plt.subplots(1, 3, figsize=(9, 2.8))
+        axes[0].imshow(mask[0, 0], cmap="gray", vmin=0, vmax=1)
+        axes[0].set_title("mask (left half)")
+        for ax, g, title in ((axes[1], out.detach()[0], "yours: masked"), (axes[2], gram_matrix(right)[0], "right half")):
+            ax.imshow(g, cmap="viridis")
+            ax.set_title(title)
+        for ax in axes:
+            ax.set_xticks([]), ax.set_yticks([])
+        plt.show()

@@ -13,7 +13,8 @@ from pathlib import Path
 
 from .images import ImageLoadError, load_image, save_image
 from .loop import OPTIMIZERS
-from .transfer import style_transfer
+from .colour import preserve_colour
+from .recipes import PRESETS, preset_transfer
 from .weights import WeightsError
 
 
@@ -25,12 +26,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--output", required=True, help="where to write the result (.png or .jpg)")
     p.add_argument("--size", type=int, default=384, help="longer side of the result in pixels (default 384)")
     p.add_argument("--steps", type=int, default=300, help="optimization steps (default 300)")
-    p.add_argument("--content-weight", type=float, default=1.0)
+    p.add_argument("--preset", choices=("default", *PRESETS), default="default",
+                   help="default: the library's defaults; gatys: the paper (no TV); best: notebook 07's "
+                   "recipe (coarse to fine, twice the work)")
+    p.add_argument("--keep-colours", action="store_true", help="keep the content photo's colours")
+    p.add_argument("--content-weight", type=float, default=None, help="default: the preset's")
     p.add_argument("--style-weight", type=float, default=None, help="default: the library's")
     p.add_argument("--tv-weight", type=float, default=None, help="default: the library's")
-    p.add_argument("--optimizer", choices=OPTIMIZERS, default="lbfgs")
-    p.add_argument("--init", choices=("content", "noise", "style"), default="content")
-    p.add_argument("--pooling", choices=("avg", "max"), default="avg")
+    p.add_argument("--optimizer", choices=OPTIMIZERS, default=None, help="default: the preset's (lbfgs)")
+    p.add_argument("--init", choices=("content", "noise", "style"), default=None, help="default: the preset's (content)")
+    p.add_argument("--pooling", choices=("avg", "max"), default=None, help="default: the preset's (avg)")
     p.add_argument("--weights", default="original",
                    help="'original' (bundled, default), 'torchvision', or a weights file path")
     p.add_argument("--device", default=None, help="cpu, cuda or mps (default: best available)")
@@ -56,15 +61,18 @@ def main(argv: list[str] | None = None) -> int:
         return _fail(f"--size must be at least 16, got {args.size}")
     if args.steps <= 0:
         return _fail(f"--steps must be positive, got {args.steps}")
-    extra = {k: v for k, v in (("style_weight", args.style_weight), ("tv_weight", args.tv_weight)) if v is not None}
+    chosen = {"content_weight": args.content_weight, "style_weight": args.style_weight, "tv_weight": args.tv_weight,
+              "optimizer": args.optimizer, "init": args.init, "pooling": args.pooling}
+    extra = {k: v for k, v in chosen.items() if v is not None}
     try:
         content = load_image(args.content, max_size=args.size)
         style = load_image(args.style, max_size=args.size)
         start = time.perf_counter()
-        result = style_transfer(content, style, content_weight=args.content_weight, steps=args.steps,
-                                optimizer=args.optimizer, init=args.init, seed=args.seed, device=args.device,
-                                weights=args.weights, pooling=args.pooling, precision=args.precision,
-                                progress=not args.quiet, **extra)
+        result = preset_transfer(args.preset, content, style, steps=args.steps, seed=args.seed,
+                                 device=args.device, weights=args.weights, precision=args.precision,
+                                 progress=not args.quiet, **extra)
+        if args.keep_colours:
+            result.image = preserve_colour(result.image, content.to(result.image.device))
     except (ImageLoadError, WeightsError, ValueError) as e:
         return _fail(str(e))
     save_image(result.image, out)

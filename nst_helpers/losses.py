@@ -32,6 +32,28 @@ def gram_matrix(features: torch.Tensor) -> torch.Tensor:
     return flat @ flat.transpose(1, 2) / (c * h * w)
 
 
+def masked_gram_matrix(features: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """The Gram matrix of only the masked part of (N, C, h, w) features: (N, C, C).
+
+    mask: (1, 1, H, W) in [0, 1], any size (resized to h x w). Normalized by C times the mask's
+    area, so a region gets the same Gram scale as a whole image with that texture.
+    """
+    n, c, h, w = features.shape
+    mask = F.interpolate(mask.to(features), size=(h, w), mode="bilinear", align_corners=False)
+    flat = (features * mask).reshape(n, c, h * w)
+    return flat @ flat.transpose(1, 2) / (c * mask.sum().clamp_min(1e-8))
+
+
+def masked_style_loss(features: Mapping[str, torch.Tensor], target_grams: Mapping[str, torch.Tensor],
+                      mask: torch.Tensor, layer_weights: Mapping[str, float] | None = None,
+                      kind: str = "mse") -> torch.Tensor:
+    """style_loss restricted to the region where mask (1, 1, H, W) in [0, 1] is on; the mask
+    also weights the region's pixels (a 0.5 mask counts them half)."""
+    weights = layer_weights_for(target_grams, layer_weights)
+    return sum(w * distance(masked_gram_matrix(features[name], mask), target_grams[name], kind)
+               for name, w in weights.items())
+
+
 def layer_weights_for(layers: Mapping | list | tuple, weights: Mapping[str, float] | None) -> dict[str, float]:
     """Per-layer weights: the given mapping, or equal weights summing to 1. Rejects NaN/negatives."""
     names = list(layers)

@@ -10,10 +10,11 @@ import torch
 
 from .images import resize
 from .loop import OptimizationResult
+from .styles import as_style_list
 from .transfer import check_image, style_transfer
 
 
-def multiscale_transfer(content: torch.Tensor, style: torch.Tensor, *, sizes: Sequence[int] = (128, 256),
+def multiscale_transfer(content: torch.Tensor, style: torch.Tensor | Sequence[torch.Tensor], *, sizes: Sequence[int] = (128, 256),
                         steps: int | Sequence[int] = 150, **transfer_kwargs: Any) -> OptimizationResult:
     """Run style_transfer at each long side in `sizes` (increasing), starting each from the
     previous result enlarged. content, style: (1, 3, H, W) in [0, 1]; both are scaled by the
@@ -24,7 +25,9 @@ def multiscale_transfer(content: torch.Tensor, style: torch.Tensor, *, sizes: Se
     the histories of all sizes joined, .steps and .seconds summed.
     """
     check_image(content, "content")
-    check_image(style, "style")
+    styles = as_style_list(style)
+    for image in styles:
+        check_image(image, "style")
     sizes = list(sizes)
     if not sizes or any(not isinstance(s, int) or s < 16 for s in sizes) or sorted(sizes) != sizes:
         raise ValueError(f"sizes must be increasing integers >= 16, got {sizes!r}")
@@ -37,10 +40,11 @@ def multiscale_transfer(content: torch.Tensor, style: torch.Tensor, *, sizes: Se
     for size, count in zip(sizes, counts):
         factor = size / final
         content_s = resize(content, size) if size != final else content
-        style_s = resize(style, max(16, round(max(style.shape[-2:]) * factor))) if size != final else style
+        style_s = [resize(s, max(16, round(max(s.shape[-2:]) * factor))) if size != final else s for s in styles]
         if result is not None:
             transfer_kwargs["init"] = resize(result.image, tuple(content_s.shape[-2:]))
-        result = style_transfer(content_s, style_s, steps=count, **transfer_kwargs)
+        result = style_transfer(content_s, style_s if len(styles) > 1 else style_s[0], steps=count,
+                                **transfer_kwargs)
         for key, values in result.history.items():
             history.setdefault(key, []).extend(values)
         total_steps += result.steps

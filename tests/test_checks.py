@@ -497,3 +497,31 @@ def test_match_histogram_matches_each_channels_mean_and_std():
     assert torch.allclose(flat, reference.clamp(0, 1).mean(dim=(2, 3), keepdim=True).expand_as(flat))
     with pytest.raises(ValueError, match="^reference: "):
         match_histogram(source, torch.rand(3, 4, 4))
+
+
+# ---------------------------------------------------------------------------- masked Gram (notebook 07)
+
+def _masked_gram(features, mask, resize=True, apply=True, area=True):
+    n, c, h, w = features.shape
+    if resize:
+        mask = F.interpolate(mask, size=(h, w), mode="bilinear", align_corners=False)
+    flat = (features * mask if apply else features).reshape(n, c, h * w)
+    return flat @ flat.transpose(1, 2) / (c * (mask.sum() if area else h * w))
+
+
+def test_masked_gram_right_answer_passes(capsys):
+    checks.check_masked_gram(_masked_gram)
+    assert capsys.readouterr().out.startswith("✓ _masked_gram")
+
+
+@pytest.mark.parametrize("wrong, message", [
+    (lambda f, m: _masked_gram(f, m, apply=False), "the mask is not applied"),
+    (lambda f, m: _masked_gram(f, m, area=False), "divided by C\\*h\\*w of the whole image"),
+    (lambda f, m: _masked_gram(f, m, resize=False), "resize the mask"),
+    (lambda f, m: _masked_gram(f, m).detach(), "cut off from its input"),
+    (lambda f, m: _masked_gram(f, m)[0], "expected \\(1, C, C\\)"),
+    (lambda f, m: _masked_gram(f, m) * 1.5, "must equal the Gram matrix of the left half"),
+])
+def test_masked_gram_mistakes_are_named(wrong, message):
+    with pytest.raises(AssertionError, match=message):
+        checks.check_masked_gram(wrong)

@@ -32,6 +32,12 @@ def test_blur_smooths_and_passes_gradients():
     assert torch.equal(T.gaussian_blur(0)(image), image)
 
 
+def test_a_blur_wider_than_the_image_still_blurs():
+    image = torch.rand(1, 3, 8, 12)
+    blurred = T.gaussian_blur(10.0)(image)  # 3 sigma = 30 px > the 8 px side
+    assert blurred.shape == image.shape and blurred.std() < 0.5 * image.std()
+
+
 def test_compose_applies_left_to_right():
     add_one, double = (lambda x: x + 1), (lambda x: x * 2)
     assert T.compose(add_one, double)(torch.zeros(1)).item() == 2

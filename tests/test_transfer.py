@@ -60,3 +60,14 @@ def test_bad_images_are_clear_errors(content64):
         nh.style_transfer(content64 * float("nan"), content64, progress=False)
     with pytest.raises(ValueError, match="style: expected an image tensor"):
         nh.style_transfer(content64, "data/style/starry_night.jpg", progress=False)
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA GPU")
+def test_cuda_transfer_matches_the_cpu(content64, style64):
+    kwargs = dict(steps=30, precision="fp32", progress=False)
+    gpu = nh.style_transfer(content64, style64, device="cuda", **kwargs)
+    cpu = nh.style_transfer(content64, style64, device="cpu", **kwargs)
+    assert gpu.image.device.type == "cuda"
+    assert gpu.history["total"][-1] == pytest.approx(cpu.history["total"][-1], rel=0.03)
+    assert (gpu.image.cpu() - cpu.image).abs().mean() < 0.02
