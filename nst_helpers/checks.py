@@ -624,3 +624,9 @@ def check_masked_gram(fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor], 
         for ax in axes:
             ax.set_xticks([]), ax.set_yticks([])
         plt.show()
+
+
+# The checks of notebooks 06-09 live in their own files; importing them here makes every check
+# reachable as nh.checks.check_* (which is also how the grader finds them).
+from .checks_transfer import check_total_loss  # noqa: E402
+from .checks_deepdream import check_dream_step  # noqa: E402

@@ -158,6 +158,7 @@ def style_transfer(content: torch.Tensor, style: torch.Tensor | Sequence[torch.T
     targets = style_targets(extractor, styles, blend, style_w, masks)
 
     def objective(image: torch.Tensor) -> dict[str, torch.Tensor]:
+        image = image.to(device)  # a Parameterization made on another device still works (slower)
         features = extractor.features(image if transform is None else transform(image), needed)
         return {
             "content": content_weight * content_loss(features, content_targets, content_w, loss_kind),

@@ -119,3 +119,11 @@ def test_transform_runs_every_step_and_turns_the_guard_off(content64, style64):
     assert len(calls) >= 8 and result.steps == 8
     with pytest.raises(ValueError, match="transform must be a function"):
         nh.style_transfer(content64, style64, transform="jitter", **FAST)
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA GPU")
+def test_a_cpu_parameterization_runs_on_the_gpu(content64, style64):
+    pixels = nh.PixelImage(content64)  # made on the CPU
+    result = nh.style_transfer(content64, style64, parameterization=pixels, steps=5, device="cuda", progress=False)
+    assert result.history["total"][-1] < result.history["total"][0]
