@@ -14,6 +14,8 @@ from .parameterizations import FourierImage, Parameterization, PixelImage
 from .colour import match_histogram, preserve_colour
 from .animation import FrameRecorder, gif_image, save_gif
 from .deepdream import deepdream
+from .feature_statistics import adain, adain_transfer
+from .patch_loss import patch_transfer
 from .plots import feature_mosaic, gram_heatmap, plot_losses, show_filters, show_images
 from .recipes import best_style_transfer
 from .reconstruction import reconstruct_content, start_image, synthesize_texture
@@ -30,14 +32,14 @@ __version__ = "0.1.0"
 __all__ = [
     "FourierImage", "FrameRecorder", "GATYS_CONTENT_LAYERS", "GATYS_STYLE_LAYERS", "ImageLoadError",
     "LayerInfo", "MemoryEstimateError", "OptimizationPanel", "OptimizationResult",
-    "Parameterization", "PixelImage", "StopOptimization", "VGG19Features", "WeightsError",
-    "best_style_transfer", "channel_objective", "check_fits", "checks", "choose", "colour",
-    "content_loss", "deepdream", "default_device", "estimate_transfer_memory", "feature_mosaic",
-    "format_layer_table", "get_extractor", "gif_image", "gram_heatmap", "gram_matrix",
-    "layer_names", "layer_objective", "layer_picker", "layer_table", "load_image", "log_slider",
-    "match_histogram", "multiscale_transfer", "optimize", "plot_losses", "preserve_colour",
-    "quick_mode", "recipes", "reconstruct_content", "resize", "save_gif", "save_image", "schedules",
-    "seam_score", "show_filters", "show_images", "split_masks", "start_image", "style_loss",
-    "style_transfer", "styles", "synthesize_texture", "tiled_style_transfer", "to_pil",
-    "transforms", "tv_loss", "visualize",
+    "Parameterization", "PixelImage", "StopOptimization", "VGG19Features", "WeightsError", "adain",
+    "adain_transfer", "best_style_transfer", "channel_objective", "check_fits", "checks", "choose",
+    "colour", "content_loss", "deepdream", "default_device", "estimate_transfer_memory",
+    "feature_mosaic", "format_layer_table", "get_extractor", "gif_image", "gram_heatmap",
+    "gram_matrix", "layer_names", "layer_objective", "layer_picker", "layer_table", "load_image",
+    "log_slider", "match_histogram", "multiscale_transfer", "optimize", "patch_transfer",
+    "plot_losses", "preserve_colour", "quick_mode", "recipes", "reconstruct_content", "resize",
+    "save_gif", "save_image", "schedules", "seam_score", "show_filters", "show_images",
+    "split_masks", "start_image", "style_loss", "style_transfer", "styles", "synthesize_texture",
+    "tiled_style_transfer", "to_pil", "transforms", "tv_loss", "visualize",
 ]

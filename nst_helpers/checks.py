@@ -630,3 +630,4 @@ def check_masked_gram(fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor], 
 # reachable as nh.checks.check_* (which is also how the grader finds them).
 from .checks_transfer import check_total_loss  # noqa: E402
 from .checks_deepdream import check_dream_step  # noqa: E402
+from .checks_beyond import check_adain  # noqa: E402

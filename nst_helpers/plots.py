@@ -50,7 +50,7 @@ def plot_losses(history: Mapping[str, Sequence[float]], keys: Sequence[str] | No
     for key in keys:
         values = history[key]
         if log and any(v <= 0 for v in values):
-            values = [max(v, 1e-12) for v in values]
+            values = [v if v > 0 else float("nan") for v in values]  # a gap, not an axis down to 1e-12
         ax.plot(range(1, len(values) + 1), values, label=key)
     if log:
         ax.set_yscale("log")

@@ -91,6 +91,18 @@ def initial_image(init: str | torch.Tensor, content: torch.Tensor, style: torch.
     raise ValueError(f"init must be one of {INITS} or an image tensor, got {init!r}")
 
 
+def transfer_setup(content: torch.Tensor, style: torch.Tensor, layers: list[str], *, init: str | torch.Tensor,
+                   seed: int, device: str | torch.device | None, precision: str, optimizer: str
+                   ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, VGG19Features]:
+    """The start every single-style method shares: refuse a size that will not fit, then return
+    (content, style, start image, extractor with the original weights), all on the device."""
+    device = resolve_device(device)
+    check_fits(*content.shape[-2:], layers, device=device, precision=precision, optimizer=optimizer,
+               style_size=tuple(style.shape[-2:]))
+    content, style = content.to(device), style.to(device)
+    return content, style, initial_image(init, content, style, seed), get_extractor("original", "avg", str(device), precision)
+
+
 def style_transfer(content: torch.Tensor, style: torch.Tensor | Sequence[torch.Tensor], *,
                    content_layers: Layers = GATYS_CONTENT_LAYERS,
                    style_layers: Layers = GATYS_STYLE_LAYERS,

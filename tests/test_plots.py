@@ -5,7 +5,7 @@ import torch
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
-from nst_helpers.plots import feature_mosaic, gram_heatmap, show_filters, show_images  # noqa: E402
+from nst_helpers.plots import feature_mosaic, gram_heatmap, plot_losses, show_filters, show_images  # noqa: E402
 
 
 @pytest.fixture(autouse=True)
@@ -55,3 +55,10 @@ def test_show_filters_maps_zero_to_gray():
 def test_show_images_titles():
     fig = show_images({"a": torch.rand(1, 3, 8, 8), "b": torch.rand(3, 8, 8)})
     assert [ax.get_title() for ax in shown(fig)] == ["a", "b"]
+
+
+def test_log_loss_plot_leaves_zero_out_instead_of_stretching_the_axis():
+    ax = plot_losses({"content": [0.0, 50.0, 40.0], "style": [800.0, 20.0, 10.0]})
+    low, high = ax.get_ylim()
+    assert low > 1.0 and high < 1e4  # a zero clamped to 1e-12 would pull the axis down 13 decades
+    plt.close(ax.figure)

@@ -6,7 +6,8 @@ from conftest import ROOT
 from nst_helpers.assignments import grade
 
 EXERCISES = {"check_preserve_colour", "check_preprocess", "check_channel_objective", "check_content_loss",
-             "check_tv_loss", "check_lbfgs_closure", "check_gram", "check_style_loss"}
+             "check_tv_loss", "check_lbfgs_closure", "check_gram", "check_style_loss", "check_total_loss",
+             "check_masked_gram", "check_dream_step", "check_adain"}
 
 
 @pytest.mark.slow
