@@ -17,7 +17,7 @@ import torch.nn.functional as F
 from tqdm.auto import tqdm
 
 from .images import MIN_SIDE, resize
-from .loop import Callback
+from .loop import Callback, StopOptimization
 from .transfer import check_image, get_extractor
 from .vgg import VGG19Features, check_layers, layer_table
 
@@ -27,12 +27,15 @@ class DreamResult:
     """image: the dream (1, 3, H, W) in [0, 1] at the input's size.
     octave_images: the dream at the end of each octave, smallest first, each (1, 3, h, w) in [0, 1].
     history: the objective (mean squared activation) before each step, all octaves in order.
-    seconds: wall-clock time of the run."""
+    seconds: wall-clock time of the run.
+    interrupted: True when Ctrl-C or StopOptimization from the callback ended it early; then
+    image is the dream so far, enlarged to the input's size."""
 
     image: torch.Tensor
     octave_images: list[torch.Tensor]
     history: list[float] = field(default_factory=list)
     seconds: float = 0.0
+    interrupted: bool = False
 
 
 def octave_sizes(height: int, width: int, octaves: int, octave_scale: float) -> list[tuple[int, int]]:
@@ -126,6 +129,7 @@ def deepdream(image: torch.Tensor, layer: str, *, channel: int | None = None, oc
         for style transfer) the dream is rainbow streaks instead of shapes.
     callback(step, image (1, 3, H, W) at the input size, {"objective": value}) is called after
         every step.
+    Ctrl-C, or StopOptimization raised by the callback, ends early and returns the dream so far.
     Returns a DreamResult; the image is on the extractor's device.
     """
     _check_arguments(image, layer, channel, octaves, octave_scale, steps_per_octave, step_size, jitter, callback)
@@ -135,7 +139,7 @@ def deepdream(image: torch.Tensor, layer: str, *, channel: int | None = None, oc
     generator = torch.Generator().manual_seed(seed)
     history: list[float] = []
     octave_images: list[torch.Tensor] = []
-    detail = None
+    detail, dream, interrupted = None, photo, False
     start = time.perf_counter()
     bar = tqdm(total=octaves * steps_per_octave, desc=f"dreaming {layer}", disable=not progress)
     try:
@@ -156,7 +160,10 @@ def deepdream(image: torch.Tensor, layer: str, *, channel: int | None = None, oc
                     callback(len(history), shown, {"objective": value})
             detail = dream - base
             octave_images.append(dream)
+    except (KeyboardInterrupt, StopOptimization):
+        interrupted = True
     finally:
         bar.close()
-    return DreamResult(image=octave_images[-1], octave_images=octave_images, history=history,
-                       seconds=time.perf_counter() - start)
+    image = octave_images[-1] if not interrupted else resize(dream, (height, width))
+    return DreamResult(image=image, octave_images=octave_images, history=history,
+                       seconds=time.perf_counter() - start, interrupted=interrupted)

@@ -128,3 +128,16 @@ def test_bad_arguments_raise_one_line_before_any_work(content64, monkeypatch, kw
     with pytest.raises(ValueError, match=match) as info:
         deepdream(kwargs.pop("image"), kwargs.pop("layer"), progress=False, **kwargs)
     assert "\n" not in str(info.value)
+
+
+@pytest.mark.parametrize("stop", [KeyboardInterrupt, dd.StopOptimization])
+def test_an_interrupted_dream_returns_what_it_has(vgg, content64, stop):
+    def callback(step, image, losses):
+        if step == 5:  # in the second of three octaves
+            raise stop()
+
+    result = dream(content64, vgg, octaves=3, steps_per_octave=3, callback=callback)
+    assert result.interrupted and len(result.history) == 5 and len(result.octave_images) == 1
+    assert result.image.shape == content64.shape
+    assert 0 <= result.image.min() and result.image.max() <= 1
+    assert (result.image - content64).abs().mean() > 1e-3
