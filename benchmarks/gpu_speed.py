@@ -30,8 +30,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 import nst_helpers as nh  # noqa: E402
-from nst_helpers.memory import available_memory, estimate_transfer_memory, largest_long_side, scaled_size  # noqa: E402
-from nst_helpers.transfer import GATYS_CONTENT_LAYERS, GATYS_STYLE_LAYERS, layer_weights  # noqa: E402
+from nst_helpers.optimization.memory import available_memory, estimate_transfer_memory, largest_long_side, scaled_size  # noqa: E402
+from nst_helpers.methods.gatys import GATYS_CONTENT_LAYERS, GATYS_STYLE_LAYERS, layer_weights  # noqa: E402
 
 CONTENT = ROOT / "data" / "content" / "tubingen.jpg"
 STYLE = ROOT / "data" / "style" / "starry_night.jpg"

@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 
 import nst_helpers as nh
-from nst_helpers.multiscale import multiscale_transfer
+from nst_helpers.recipes.multiscale import multiscale_transfer
 
 ROOT = Path(__file__).resolve().parents[1]
 

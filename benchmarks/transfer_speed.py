@@ -54,7 +54,7 @@ def pastiche(size: int, steps: int, precision: str, device: str, out: Path) -> l
 
 def vgg_gflop(height: int, width: int, deepest: str = STYLE_LAYERS_DEPTH) -> float:
     """Forward GFLOP of VGG19's convolutions up to `deepest` (2 FLOP per multiply-add)."""
-    from nst_helpers.weights import CONV_LAYERS
+    from nst_helpers.core.weights import CONV_LAYERS
     total, h, w = 0.0, height, width
     for name, c_in, c_out in CONV_LAYERS:
         total += 2 * c_in * c_out * 9 * h * w
@@ -87,7 +87,7 @@ def conv_rate(dtype: torch.dtype, device: str) -> float:
 def final_losses(image_path: Path, size: int) -> dict[str, float]:
     """Content, style and TV loss of a result image, evaluated in fp32 with the default weights."""
     import nst_helpers as nh
-    from nst_helpers.losses import content_loss, gram_matrix, style_loss, tv_loss
+    from nst_helpers.core.losses import content_loss, gram_matrix, style_loss, tv_loss
     vgg = nh.VGG19Features(device="cpu", precision="fp32")
     content = nh.load_image(CONTENT, size)
     style = nh.load_image(STYLE, size)
@@ -124,8 +124,8 @@ def main() -> None:
             per_step[name].append((walls[args.many] - walls[args.few]) / (args.many - args.few))
             print(f"repeat {r + 1}: {name:18s} {per_step[name][-1]:.3f} s/step", flush=True)
 
-    from nst_helpers.devices import cpu_has_fast_bf16
-    from nst_helpers.images import load_image
+    from nst_helpers.core.devices import cpu_has_fast_bf16
+    from nst_helpers.core.images import load_image
     h, w = load_image(CONTENT, args.size).shape[-2:]
     gflop_step = 2 * vgg_gflop(h, w)  # forward + gradient w.r.t. the image
     rate32 = conv_rate(torch.float32, args.device)

@@ -11,11 +11,11 @@ import sys
 import time
 from pathlib import Path
 
-from .images import ImageLoadError, load_image, save_image
-from .loop import OPTIMIZERS
-from .colour import preserve_colour
-from .recipes import PRESETS, preset_transfer
-from .weights import WeightsError
+from .core.images import ImageLoadError, load_image, save_image
+from .core.weights import WeightsError
+from .optimization.loop import OPTIMIZERS
+from .recipes.colour import preserve_colour
+from .recipes.presets import PRESETS, preset_transfer
 
 
 def build_parser() -> argparse.ArgumentParser:

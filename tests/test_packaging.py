@@ -1,6 +1,11 @@
 """The set-up files agree with each other: pyproject, environment.yml, README and CI."""
+import importlib.util
+import os
 import re
+import subprocess
 import sys
+import zipfile
+from pathlib import Path
 
 import pytest
 import yaml
@@ -61,10 +66,49 @@ def test_readme_opens_with_the_two_commands_ci_runs():
     assert "README.md" in (ROOT / ".ci" / "run").read_text()
 
 
-def test_entry_point_and_package_are_declared():
+def test_entry_points_and_packages_are_declared():
     project = pyproject()
     assert project["project"]["scripts"]["nst-transfer"] == "nst_helpers.cli:main"
-    assert project["tool"]["setuptools"]["packages"] == ["nst_helpers"]
+    assert project["project"]["scripts"]["nst-classroom"] == "nst_helpers.classroom.assignments:main"
+    assert project["tool"]["setuptools"]["packages"]["find"]["include"] == ["nst_helpers", "nst_helpers.*"]
+
+
+def package_files() -> list[str]:
+    """Every file of the package in the source tree, as a path inside the wheel."""
+    return sorted(str(p.relative_to(ROOT)) for p in (ROOT / "nst_helpers").rglob("*")
+                  if p.is_file() and "__pycache__" not in p.parts and p.suffix != ".pyc")
+
+
+@pytest.fixture(scope="module")
+def wheel(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("wheel")
+    isolation = [] if importlib.util.find_spec("setuptools") is None else ["--no-build-isolation"]
+    subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", *isolation, "-q", "-w", str(out), str(ROOT)],
+                   check=True, capture_output=True, timeout=600)
+    return next(out.glob("nst_helpers-*.whl"))
+
+
+def test_the_wheel_holds_every_subpackage_and_file(wheel):
+    names = set(zipfile.ZipFile(wheel).namelist())
+    missing = [f for f in package_files() if f not in names]
+    assert not missing, f"not in the wheel: {missing}"
+    subpackages = {str(p.parent.relative_to(ROOT)) for p in (ROOT / "nst_helpers").rglob("__init__.py")}
+    assert {"nst_helpers/core", "nst_helpers/classroom/checks", "nst_helpers/classroom/assignments"} <= subpackages
+
+
+def test_every_subpackage_imports_from_the_unpacked_wheel(wheel, tmp_path):
+    zipfile.ZipFile(wheel).extractall(tmp_path)
+    subpackages = sorted(str(p.parent.relative_to(tmp_path)).replace("/", ".")
+                         for p in (tmp_path / "nst_helpers").rglob("__init__.py"))
+    code = ("import importlib, nst_helpers\n"
+            f"for name in {subpackages!r}:\n"
+            "    module = importlib.import_module(name)\n"
+            f"    assert module.__file__.startswith({str(tmp_path)!r}), module.__file__\n"
+            "print(len(%r))" % subpackages)
+    run = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, timeout=300,
+                         env={**os.environ, "PYTHONPATH": str(tmp_path)})
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.strip() == str(len(subpackages)) and len(subpackages) >= 10
 
 
 def test_data_files_are_small_and_credited():
@@ -105,7 +149,7 @@ def test_notebook_is_committed_executed_small_and_framed(path):
 
 
 def test_student_versions_are_up_to_date():
-    from nst_helpers.assignments import check_up_to_date
+    from nst_helpers.classroom.assignments import check_up_to_date
 
     assert check_up_to_date(ROOT / "notebooks", ROOT / "assignments") == [], \
-        "run: python -m nst_helpers.assignments build"
+        "run: nst-classroom build"

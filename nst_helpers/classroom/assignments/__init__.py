@@ -1,0 +1,31 @@
+"""Student versions of the notebooks, and grading of what the students hand back.
+
+In a source notebook (``notebooks/NN_name.ipynb``) the solution code sits inside code cells
+between two comment lines::
+
+    def gram_matrix(features):
+        # BEGIN SOLUTION
+        ...
+        # END SOLUTION
+
+A student version replaces each such region by one line, at the marker's indentation:
+``raise NotImplementedError("exercise: fill in this function")``. Cells tagged ``solution-only``
+are left out of the student version altogether. The cell after an exercise calls a check
+(``nh.checks.check_gram(...)``) and carries the tag ``check``; grading runs every submitted
+notebook and records, for each check cell, whether it ran without an error.
+
+    nst-classroom build [--source notebooks] [--out assignments]
+    nst-classroom check [--source notebooks] [--out assignments]
+    nst-classroom grade SUBMISSIONS_DIR --out grades.csv [--timeout 120] [--workdir notebooks]
+
+(``python -m nst_helpers.classroom`` and the older ``python -m nst_helpers.assignments`` do the same.)
+
+Cell numbers in messages are 0-based positions in the notebook's list of cells (as in nbval).
+Exit codes: 0 done, 1 ``check`` found the student notebooks out of date, 2 bad input (one line on stderr).
+"""
+from .cli import main
+from .grading import GradeRow, cell_result, check_name, grade, summary, write_csv
+from .student_versions import build, check_up_to_date, has_exercises, make_student_version, out_of_date
+
+__all__ = ["GradeRow", "build", "cell_result", "check_name", "check_up_to_date", "grade", "has_exercises",
+           "main", "make_student_version", "out_of_date", "summary", "write_csv"]

@@ -1,0 +1,66 @@
+"""The `nst-classroom` command (also `python -m nst_helpers.assignments`): build, check, grade."""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from .grading import grade, summary
+from .student_versions import build, out_of_date
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="nst-classroom",
+                                description="Student versions of the notebooks, and grading of submissions.")
+    sub = p.add_subparsers(dest="command", required=True)
+    for name, text in (("build", "write the student notebooks"),
+                       ("check", "exit 1 if the student notebooks are not up to date")):
+        s = sub.add_parser(name, help=text)
+        s.add_argument("--source", default="notebooks", help="folder of source notebooks (default notebooks)")
+        s.add_argument("--out", default="assignments", help="folder of student notebooks (default assignments)")
+    g = sub.add_parser("grade", help="run submitted notebooks and write a CSV of check results")
+    g.add_argument("submissions", help="folder with the submitted *.ipynb files")
+    g.add_argument("--out", required=True, help="CSV file to write")
+    g.add_argument("--timeout", type=int, default=120, help="seconds per cell (default 120)")
+    g.add_argument("--workdir", default=None, help="folder the notebooks run in (default: the repo's notebooks/)")
+    g.add_argument("--full", action="store_true", help="full mode (default: quick mode, NST_QUICK=1)")
+    g.add_argument("--memory-limit-gb", type=float, default=8.0, help="kernel data-memory cap, 0 = none (default 8)")
+    return p
+
+
+def _fail(message: str) -> int:
+    print(f"assignments: error: {message}", file=sys.stderr)
+    return 2
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        if args.command == "build":
+            paths = build(args.source, args.out)
+            print(f"wrote {len(paths)} student notebook(s) to {args.out}")
+        elif args.command == "check":
+            problems = out_of_date(args.source, args.out)
+            if problems:
+                print(f"student notebooks in {args.out} are not up to date "
+                      f"(run: nst-classroom build):")
+                for name, what in problems.items():
+                    print(f"  {name} ({what})")
+                return 1
+            print(f"student notebooks in {args.out} are up to date")
+        else:
+            out = Path(args.out)
+            if not out.parent.is_dir():
+                return _fail(f"{out}: folder {out.parent} does not exist")
+            cap = None if args.memory_limit_gb == 0 else args.memory_limit_gb
+            rows = grade(args.submissions, out, cell_timeout=args.timeout, quick=not args.full,
+                         workdir=args.workdir, memory_limit_gb=cap,
+                         log=lambda line: print(line, file=sys.stderr))
+            print(summary(rows))
+            print(f"wrote {out} ({len(rows)} rows)")
+    except (OSError, ValueError) as e:
+        return _fail(str(e))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,2 @@
+"""The core layer: images in and out, the device, VGG19's weights and features, the losses,
+and argument validation. Depends on nothing else in the package."""

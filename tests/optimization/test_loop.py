@@ -1,0 +1,162 @@
+import math
+
+import pytest
+import torch
+
+import nst_helpers as nh
+
+
+def quadratic_to(target):
+    """An objective whose minimum is `target`: lets the loop be tested without VGG."""
+    return lambda image: {"mse": ((image - target) ** 2).sum()}
+
+
+@pytest.mark.parametrize("optimizer", ["lbfgs", "adam"])
+def test_loop_reaches_target_and_records_history(optimizer):
+    target = torch.rand(1, 3, 8, 8, generator=torch.Generator().manual_seed(0))
+    start = torch.full_like(target, 0.5)
+    lr = 0.05 if optimizer == "adam" else None
+    result = nh.optimize(quadratic_to(target), start, steps=60, optimizer=optimizer, lr=lr, progress=False)
+    assert result.steps == 60
+    assert set(result.history) == {"total", "mse"} and len(result.history["total"]) == 60
+    assert result.history["total"][-1] < result.history["total"][0] / 100
+    assert torch.allclose(result.image, target, atol=0.02)
+    assert torch.equal(start, torch.full_like(target, 0.5)), "the init must not be modified"
+
+
+def test_pixels_stay_in_unit_range():
+    target = torch.full((1, 3, 4, 4), 3.0)  # unreachable: the best image is all ones
+    result = nh.optimize(quadratic_to(target), torch.rand(1, 3, 4, 4), steps=10, progress=False)
+    assert result.image.max() <= 1.0 and result.image.min() >= 0.0
+    assert torch.allclose(result.image, torch.ones(1, 3, 4, 4))
+
+
+def test_nan_is_recovered_from_best_iterate():
+    target = torch.rand(1, 3, 8, 8)
+    calls = {"n": 0}
+
+    def objective(image):
+        calls["n"] += 1
+        loss = ((image - target) ** 2).sum()
+        if calls["n"] == 6:  # inject a NaN on the sixth evaluation
+            loss = loss * float("nan")
+        return {"mse": loss}
+
+    with pytest.warns(RuntimeWarning, match="loss became nan; went back to the best image"):
+        result = nh.optimize(objective, torch.zeros(1, 3, 8, 8), steps=30, progress=False)
+    assert result.recoveries == 1
+    assert result.steps == 30
+    assert all(math.isfinite(v) for v in result.history["total"])
+    assert torch.isfinite(result.image).all()
+    assert torch.allclose(result.image, target, atol=0.02)
+
+
+def test_gives_up_after_repeated_nans_and_returns_finite_image():
+    start = torch.rand(1, 3, 8, 8)
+
+    def objective(image):
+        return {"bad": image.sum() * float("nan")}
+
+    with pytest.warns(RuntimeWarning, match="stopping with the best image"):
+        result = nh.optimize(objective, start, steps=10, progress=False, max_recoveries=2)
+    assert result.recoveries == 3 and result.steps == 0
+    assert torch.equal(result.image, start)
+
+
+def test_keyboard_interrupt_returns_best_image():
+    target = torch.rand(1, 3, 8, 8)
+    calls = {"n": 0}
+
+    def objective(image):
+        calls["n"] += 1
+        if calls["n"] == 8:
+            raise KeyboardInterrupt
+        return {"mse": ((image - target) ** 2).sum()}
+
+    with pytest.warns(RuntimeWarning, match="interrupted at step 7"):
+        result = nh.optimize(objective, torch.zeros(1, 3, 8, 8), steps=100, progress=False)
+    assert result.interrupted and result.steps == 7
+    assert len(result.history["total"]) == 7
+    best = min(result.history["total"])
+    assert ((result.image - target) ** 2).sum().item() <= best + 1e-4
+
+
+def test_callback_runs_every_k_steps_and_can_stop():
+    seen = []
+
+    def callback(step, image, losses):
+        seen.append(step)
+        assert image.shape == (1, 3, 4, 4) and "total" in losses
+        if step == 6:
+            raise nh.StopOptimization
+
+    result = nh.optimize(quadratic_to(torch.rand(1, 3, 4, 4)), torch.zeros(1, 3, 4, 4), steps=50,
+                         callback=callback, callback_every=3, progress=False)
+    assert seen == [3, 6]
+    assert result.interrupted and result.steps == 6
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    ({"steps": 0}, "steps must be a positive integer"),
+    ({"steps": -3}, "steps must be a positive integer"),
+    ({"steps": 5, "optimizer": "sgd"}, "optimizer must be one of"),
+    ({"steps": 5, "lr": float("nan")}, "lr must be a positive number"),
+])
+def test_bad_arguments_fail_before_work(kwargs, match):
+    def objective(image):
+        raise AssertionError("must not be called")
+
+    with pytest.raises(ValueError, match=match):
+        nh.optimize(objective, torch.zeros(1, 3, 4, 4), progress=False, **kwargs)
+
+
+def test_first_lbfgs_step_moves_no_pixel_more_than_the_set_size():
+    from nst_helpers.optimization.loop import LBFGS_FIRST_STEP
+    target = torch.rand(1, 3, 16, 16, generator=torch.Generator().manual_seed(1))
+    start = torch.full_like(target, 0.5)
+    # the result is the best *evaluated* image: after two steps that is the one the first step reached
+    result = nh.optimize(lambda x: {"mse": 1e6 * ((x - target) ** 2).sum()}, start, steps=2, progress=False)
+    assert result.history["total"][1] < result.history["total"][0]
+    moved = (result.image - start).abs().max().item()
+    assert LBFGS_FIRST_STEP * 0.99 <= moved <= LBFGS_FIRST_STEP * 1.01
+
+
+def test_a_step_that_blows_up_the_loss_is_undone_quietly():
+    import warnings
+    target = torch.rand(1, 3, 8, 8)
+    calls = {"n": 0}
+
+    def objective(image):
+        calls["n"] += 1
+        loss = ((image - target) ** 2).sum() + 1.0
+        return {"mse": loss * (100.0 if calls["n"] == 5 else 1.0)}
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # a routine recovery must not warn
+        result = nh.optimize(objective, torch.zeros(1, 3, 8, 8), steps=20, progress=False)
+    assert result.recoveries == 1 and "jumped to" in result.messages[0]
+    assert max(result.history["total"]) <= result.history["total"][0]
+    assert result.steps == 20
+
+
+@pytest.mark.parametrize("optimizer", ["lbfgs", "adam"])
+def test_negative_losses_are_not_mistaken_for_divergence(optimizer):
+    """Gradient ascent minimizes minus an activation: losses below zero that keep falling."""
+    result = nh.optimize(lambda image: {"ascent": -image.sum()}, torch.full((1, 3, 4, 4), 0.5), steps=40,
+                         optimizer=optimizer, lr=0.05 if optimizer == "adam" else None, progress=False)
+    assert result.recoveries == 0 and not result.messages
+    assert torch.allclose(result.image, torch.ones(1, 3, 4, 4))
+
+
+def test_divergence_guard_can_be_switched_off():
+    calls = {"n": 0}
+
+    def noisy(image):  # an objective that jumps up on every third call, as random transforms do
+        calls["n"] += 1
+        return {"mse": ((image - 0.3) ** 2).sum() * (10.0 if calls["n"] % 3 == 0 else 1.0)}
+
+    guarded = nh.optimize(noisy, torch.zeros(1, 3, 4, 4), steps=12, optimizer="adam", progress=False)
+    calls["n"] = 0
+    free = nh.optimize(noisy, torch.zeros(1, 3, 4, 4), steps=12, optimizer="adam", progress=False,
+                       divergence_guard=False)
+    assert guarded.recoveries > 0 and free.recoveries == 0
