@@ -18,6 +18,7 @@ ImageSource = Union[str, os.PathLike, Image.Image]
 
 #: VGG19 pools four times before conv5, so a side must be at least 2**4 pixels.
 MIN_SIDE = 16
+EXIF_ORIENTATION = 0x0112
 #: Larger than this (in pixels) is refused as absurd; Pillow's own bomb limit also applies.
 MAX_PIXELS = 64_000_000
 
@@ -51,6 +52,7 @@ def _open(source: ImageSource) -> Image.Image:
             if getattr(img, "n_frames", 1) > 1:
                 warnings.warn(f"{name}: animated image with {img.n_frames} frames; using the first frame",
                               stacklevel=3)
+            oriented_size, orientation = img.size, img.getexif().get(EXIF_ORIENTATION)
             img.load()
     except UnidentifiedImageError:
         raise ImageLoadError(f"{name}: not an image (Pillow cannot identify the format)") from None
@@ -59,6 +61,10 @@ def _open(source: ImageSource) -> Image.Image:
                              f"{Image.MAX_IMAGE_PIXELS} pixels)") from None
     except (OSError, SyntaxError, ValueError, EOFError) as e:
         raise ImageLoadError(f"{name}: corrupt or truncated image ({str(e).splitlines()[0]})") from None
+    if img.format == "TIFF" and orientation in (5, 6, 7, 8) and img.size != oriented_size:
+        # Pillow 12-13 rotate such TIFFs while decoding but lose the transpose: the pixels come out scrambled.
+        raise ImageLoadError(f"{name}: this Pillow cannot decode a TIFF whose orientation tag rotates it "
+                             f"({orientation}); save it as PNG or JPEG")
     return img
 
 

@@ -161,3 +161,21 @@ def test_interrupted_save_leaves_no_partial_file(tmp_path, monkeypatch):
         nh.save_image(torch.ones(1, 3, 16, 16), target)
     assert target.read_bytes() == before
     assert [p.name for p in tmp_path.iterdir()] == ["out.png"]
+
+
+@pytest.mark.parametrize("orientation", [3, 6, 8])
+def test_a_rotated_tiff_loads_as_its_png_twin_or_is_refused_in_one_line(tmp_path, orientation):
+    """Pillow 12-13 scramble greyscale TIFFs whose orientation tag transposes them: never hand those out."""
+    pixels = (np.arange(20 * 28) % 251).astype(np.uint8).reshape(20, 28)
+    exif = Image.Exif()
+    exif[0x0112] = orientation
+    for fmt in ("png", "tiff"):
+        Image.fromarray(pixels).save(tmp_path / f"photo.{fmt}", exif=exif.tobytes())
+    png = I.load_image(tmp_path / "photo.png")
+    assert png.shape[-2:] == ((28, 20) if orientation in (6, 8) else (20, 28))
+    try:
+        tiff = I.load_image(tmp_path / "photo.tiff")
+    except I.ImageLoadError as error:
+        assert orientation in (6, 8) and "\n" not in str(error) and "photo.tiff" in str(error)
+        return
+    assert torch.equal(tiff, png)
