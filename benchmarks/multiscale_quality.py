@@ -45,7 +45,7 @@ def main() -> None:
     callback, multi = timed_losses()
     sizes = (args.size // 4, args.size // 2, args.size)
     result = multiscale_transfer(content, style, sizes=sizes, steps=(150, 100, args.steps), callback=callback,
-                                 **common)
+                                 callback_every=1, progress=False, settings=nh.TransferSettings(init=args.init))
     final_stage = [(t, loss) for t, loss, width in multi if width == content.shape[-1]]
     coarse_time = final_stage[0][0] if final_stage else float("nan")
 

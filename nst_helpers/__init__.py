@@ -31,16 +31,18 @@ from .core.vgg import LayerInfo, VGG19Features, format_layer_table, get_extracto
 from .core.weights import WeightsError
 from .methods import styles
 from .methods.adain import ADAIN_STYLE_LAYERS, adain, adain_transfer, channel_mean_std, mean_std_loss
-from .methods.deepdream import DreamResult, deepdream, octave_sizes
+from .methods.deepdream import deepdream, octave_sizes
 from .methods.featurevis import channel_objective, layer_objective, visualize
-from .methods.gatys import GATYS_CONTENT_LAYERS, GATYS_STYLE_LAYERS, style_transfer
+from .methods.gatys import GATYS_CONTENT_LAYERS, GATYS_STYLE_LAYERS, TransferSettings, style_transfer, transfer_with
 from .methods.patches import patch_transfer
 from .methods.reconstruction import reconstruct_content, start_image, synthesize_texture
 from .methods.setup import initial_image
 from .methods.styles import split_masks
 from .notebook.animation import FrameRecorder, gif_image, save_gif
 from .notebook.runmode import choose, quick_mode
+from .optimization import objectives
 from .optimization.loop import OptimizationResult, StopOptimization, optimize
+from .optimization.objectives import Objective
 from .optimization.memory import MemoryEstimateError, check_fits, estimate_transfer_memory
 from .recipes import PRESETS, best_style_transfer, colour
 from .recipes.colour import match_histogram, preserve_colour
@@ -75,16 +77,16 @@ def __dir__() -> list[str]:
 
 
 __all__ = [
-    "ADAIN_STYLE_LAYERS", "DreamResult", "FourierImage", "FrameRecorder", "GATYS_CONTENT_LAYERS",
-    "GATYS_STYLE_LAYERS", "ImageLoadError", "LayerInfo", "MemoryEstimateError", "OptimizationPanel",
-    "OptimizationResult", "PRESETS", "Parameterization", "PixelImage", "StopOptimization", "VGG19Features",
+    "ADAIN_STYLE_LAYERS", "FourierImage", "FrameRecorder", "GATYS_CONTENT_LAYERS",
+    "GATYS_STYLE_LAYERS", "ImageLoadError", "LayerInfo", "MemoryEstimateError", "Objective", "OptimizationPanel",
+    "OptimizationResult", "PRESETS", "Parameterization", "PixelImage", "StopOptimization", "TransferSettings", "VGG19Features",
     "WeightsError", "adain", "adain_transfer", "best_style_transfer", "channel_mean_std", "channel_objective",
     "check_fits", "check_image", "checks", "choose", "colour", "content_loss", "deepdream", "default_device",
     "estimate_transfer_memory", "feature_mosaic", "format_layer_table", "get_extractor", "gif_image",
     "gram_heatmap", "gram_matrix", "initial_image", "layer_names", "layer_objective", "layer_picker",
     "layer_table", "load_image", "log_slider", "match_histogram", "mean_std_loss", "multiscale_transfer",
-    "octave_sizes", "optimize", "patch_transfer", "plot_losses", "preserve_colour", "quick_mode",
+    "objectives", "octave_sizes", "optimize", "patch_transfer", "plot_losses", "preserve_colour", "quick_mode",
     "reconstruct_content", "resize", "save_gif", "save_image", "schedules", "seam_score", "show_filters",
     "show_images", "split_masks", "start_image", "style_loss", "style_transfer", "styles",
-    "synthesize_texture", "tiled_style_transfer", "to_pil", "transforms", "tv_loss", "visualize",
+    "synthesize_texture", "tiled_style_transfer", "to_pil", "transfer_with", "transforms", "tv_loss", "visualize",
 ]

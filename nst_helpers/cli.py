@@ -11,9 +11,9 @@ import sys
 import time
 from pathlib import Path
 
-from .core.images import ImageLoadError, load_image, save_image
+from .core.images import MIN_SIDE, ImageLoadError, load_image, save_image
 from .core.weights import WeightsError
-from .optimization.loop import OPTIMIZERS
+from .optimization.optimizers import OPTIMIZERS
 from .recipes.colour import preserve_colour
 from .recipes.presets import PRESETS, preset_transfer
 
@@ -26,7 +26,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--output", required=True, help="where to write the result (.png or .jpg)")
     p.add_argument("--size", type=int, default=384, help="longer side of the result in pixels (default 384)")
     p.add_argument("--steps", type=int, default=300, help="optimization steps (default 300)")
-    p.add_argument("--preset", choices=("default", *PRESETS), default="default",
+    p.add_argument("--preset", choices=tuple(PRESETS), default="default",
                    help="default: the library's defaults; gatys: the paper (no TV); best: notebook 07's "
                    "recipe (coarse to fine, twice the work)")
     p.add_argument("--keep-colours", action="store_true", help="keep the content photo's colours")
@@ -57,8 +57,8 @@ def main(argv: list[str] | None = None) -> int:
         return _fail(f"{out}: output must end in .png, .jpg or .jpeg")
     if not out.parent.is_dir():
         return _fail(f"{out}: folder {out.parent} does not exist")
-    if args.size < 16:
-        return _fail(f"--size must be at least 16, got {args.size}")
+    if args.size < MIN_SIDE:
+        return _fail(f"--size must be at least {MIN_SIDE}, got {args.size}")
     if args.steps <= 0:
         return _fail(f"--steps must be positive, got {args.steps}")
     chosen = {"content_weight": args.content_weight, "style_weight": args.style_weight, "tv_weight": args.tv_weight,
@@ -68,9 +68,10 @@ def main(argv: list[str] | None = None) -> int:
         content = load_image(args.content, max_size=args.size)
         style = load_image(args.style, max_size=args.size)
         start = time.perf_counter()
-        result = preset_transfer(args.preset, content, style, steps=args.steps, seed=args.seed,
-                                 device=args.device, weights=args.weights, precision=args.precision,
-                                 progress=not args.quiet, **extra)
+        changes = {"seed": args.seed, "device": args.device, "weights": args.weights, "precision": args.precision,
+                   **extra}
+        result = preset_transfer(args.preset, content, style, steps=args.steps, changes=changes,
+                                 progress=not args.quiet)
         if args.keep_colours:
             result.image = preserve_colour(result.image, content.to(result.image.device))
     except (ImageLoadError, WeightsError, ValueError) as e:

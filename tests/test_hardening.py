@@ -59,7 +59,7 @@ def test_keyboard_interrupt_in_a_callback_returns_the_best_image(content64, styl
 
 def test_out_of_memory_during_a_transfer_is_a_clear_error_and_leaves_things_usable(content64, style64,
                                                                                      monkeypatch):
-    import nst_helpers.methods.gatys as transfer
+    import nst_helpers.methods.setup as transfer
     from nst_helpers.optimization.memory import MemoryEstimateError
 
     real_optimize = transfer.optimize
@@ -78,7 +78,7 @@ def test_out_of_memory_during_a_transfer_is_a_clear_error_and_leaves_things_usab
 @pytest.mark.parametrize("kwargs, match", [({"optimizer": "sgd"}, "optimizer must be one of"),
                                            ({"loss_kind": "l3"}, "loss_kind must be one of")])
 def test_bad_choices_fail_before_any_network_work(content64, style64, monkeypatch, kwargs, match):
-    import nst_helpers.methods.gatys as transfer
+    import nst_helpers.methods.setup as transfer
 
     def no_network(*args, **kwargs):
         raise AssertionError("the network was built before the arguments were checked")

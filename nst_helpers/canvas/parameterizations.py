@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import torch
 
+from ..core.validation import check_int
+
 
 class Parameterization:
     """Base class: the tensors in ``self.params`` are what the optimizer changes."""
@@ -84,9 +86,8 @@ class FourierImage(Parameterization):
 
     def __init__(self, height: int, width: int, *, init: torch.Tensor | None = None, decay: float = 1.0,
                  scale: float = 0.01, seed: int = 0, device: torch.device | str | None = None) -> None:
-        for name, size in (("height", height), ("width", width)):
-            if isinstance(size, bool) or not isinstance(size, int) or size <= 0:
-                raise ValueError(f"{name} must be a positive integer, got {size!r}")
+        check_int(height, "height")
+        check_int(width, "width")
         if not (isinstance(decay, (int, float)) and 0 <= decay < float("inf")):
             raise ValueError(f"decay must be a finite number >= 0, got {decay!r}")
         if not (isinstance(scale, (int, float)) and 0 <= scale < float("inf")):

@@ -12,6 +12,7 @@ from typing import Callable
 import torch
 from torch.utils.hooks import RemovableHandle
 
+from ..core.validation import check_int
 from .transforms import gaussian_blur
 
 Schedule = Callable[[int], float]
@@ -31,8 +32,7 @@ def decaying(start: float, end: float, steps: int, kind: str = "exponential") ->
     for name, value in (("start", start), ("end", end)):
         if not (isinstance(value, (int, float)) and 0 <= value < math.inf):
             raise ValueError(f"{name} must be a finite number >= 0, got {value!r}")
-    if isinstance(steps, bool) or not isinstance(steps, int) or steps <= 0:
-        raise ValueError(f"steps must be a positive integer, got {steps!r}")
+    check_int(steps, "steps")
     if kind not in KINDS:
         raise ValueError(f"kind must be one of {KINDS}, got {kind!r}")
     if kind == "exponential":

@@ -38,10 +38,24 @@ def check_weight(value: float, name: str) -> float:
     return float(value)
 
 
+def check_int(value: object, name: str, low: int = 1) -> int:
+    """Return `value` if it is an integer >= low (not a bool), else raise ValueError naming `name`."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < low:
+        wanted = "a positive integer" if low == 1 else f"an integer >= {low}"
+        raise ValueError(f"{name} must be {wanted}, got {value!r}")
+    return value
+
+
+def check_number(value: object, name: str, above: float = 0.0) -> float:
+    """Return `value` as a float if it is a finite number > above (not a bool), else raise ValueError."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value <= above:
+        raise ValueError(f"{name} must be a finite number > {above:g}, got {value!r}")
+    return float(value)
+
+
 def check_steps(steps: int) -> None:
     """Raise ValueError unless `steps` is a positive integer."""
-    if isinstance(steps, bool) or not isinstance(steps, int) or steps <= 0:
-        raise ValueError(f"steps must be a positive integer, got {steps!r}")
+    check_int(steps, "steps", 1)
 
 
 def layer_weights(layers: Layers, what: str) -> dict[str, float]:

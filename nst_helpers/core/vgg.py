@@ -14,6 +14,7 @@ import torch
 from torch import nn
 
 from .devices import resolve_device, resolve_precision
+from .images import MIN_SIDE
 from .weights import CONV_LAYERS, load_weights
 
 CAFFE_MEAN_BGR = (103.939, 116.779, 123.68)
@@ -167,8 +168,8 @@ def layer_table(height: int = 224, width: int = 224) -> list[LayerInfo]:
     A 3x3 convolution (stride 1) widens the receptive field by 2 strides; a 2x2 pooling
     widens it by 1 stride and doubles the stride. No network is run: it is arithmetic.
     """
-    if min(height, width) < 16:
-        raise ValueError(f"height/width: {width}x{height} is too small; VGG19 needs 16x16 or more")
+    if min(height, width) < MIN_SIDE:
+        raise ValueError(f"height/width: {width}x{height} is too small; VGG19 needs {MIN_SIDE}x{MIN_SIDE} or more")
     channels, rf, stride = 3, 1, 1
     out_channels = {name: c_out for name, _, c_out in CONV_LAYERS}
     rows = []

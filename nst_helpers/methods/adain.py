@@ -7,15 +7,18 @@ replaces it by optimization: it looks for the image whose features match the Ada
 """
 from __future__ import annotations
 
+import os
 from typing import Mapping, Union
 
 import torch
 import torch.nn.functional as F
 
-from ..core.losses import content_loss, layer_weights_for, tv_loss
+from ..core.losses import layer_weights_for
 from ..core.validation import Layers, check_features, layer_weights
-from ..optimization.loop import Callback, OptimizationResult, optimize
-from .setup import check_transfer_settings, transfer_setup
+from ..optimization import objectives
+from ..optimization.loop import Callback, OptimizationResult
+from ..optimization.objectives import Objective
+from .setup import check_transfer_settings, prepare_transfer, run_transfer
 
 #: Added to the variance before the square root, so that a constant channel has std sqrt(EPS), not 0.
 EPS = 1e-5
@@ -87,11 +90,19 @@ def check_alpha(alpha: float) -> float:
     return float(alpha)
 
 
+def mean_std_objective(style_stats: Mapping[str, StyleStats], layer_weights: Mapping[str, float],
+                       name: str = "style") -> Objective:
+    """The mean/std style term (mean_std_loss against the style's statistics) as an Objective."""
+    stats = dict(style_stats)
+    return Objective.term(name, lambda features, _: mean_std_loss(features, stats, layer_weights), layer_weights)
+
+
 def adain_transfer(content: torch.Tensor, style: torch.Tensor, *, layer: str = "relu4_1",
                    style_layers: Layers = ADAIN_STYLE_LAYERS, alpha: float = 1.0, style_weight: float = 30.0,
-                   tv_weight: float = 3e4, steps: int = 200, optimizer: str = "lbfgs",
+                   tv_weight: float = 3e4, steps: int = 200, optimizer: str = "lbfgs", lr: float | None = None,
                    init: str | torch.Tensor = "content", seed: int = 0, device: str | torch.device | None = None,
-                   precision: str = "auto", callback: Callback | None = None, callback_every: int = 10,
+                   weights: str | os.PathLike = "original", pooling: str = "avg", precision: str = "auto",
+                   callback: Callback | None = None, callback_every: int = 10,
                    progress: bool = True) -> OptimizationResult:
     """AdaIN style transfer with the decoder replaced by optimization. content, style: (1, 3, H, W) in [0, 1].
 
@@ -100,27 +111,22 @@ def adain_transfer(content: torch.Tensor, style: torch.Tensor, *, layer: str = "
     squared error, history "content", as in Huang & Belongie), plus style_weight * mean_std_loss
     over style_layers ("style") and tv_weight * tv_loss ("tv"). alpha in [0, 1] trades content
     for style in feature space. Defaults tuned on Tübingen x The Starry Night at 128-256 px.
+    weights, pooling, device, precision: the VGG19 to use, as for style_transfer.
     Returns an OptimizationResult (.image (1, 3, H, W) in [0, 1], .history per term).
     """
-    style_weight, tv_weight = check_transfer_settings(content, style, steps, optimizer,
+    style_weight, tv_weight = check_transfer_settings(content, [style], steps, optimizer,
                                                       {"style_weight": style_weight, "tv_weight": tv_weight})
     alpha = check_alpha(alpha)
     target_w = layer_weights([layer], "layer")
     style_w = layer_weights(style_layers, "style_layers")
-    needed = list(dict.fromkeys([layer, *style_w]))
-    content, style, start, extractor = transfer_setup(content, style, needed, init=init, seed=seed, device=device,
-                                                      precision=precision, optimizer=optimizer)
+    setup = prepare_transfer(content, [style], [layer, *style_w], init=init, seed=seed, device=device,
+                             weights=weights, pooling=pooling, precision=precision, optimizer=optimizer)
     with torch.no_grad():
-        content_features = extractor.features(content, [layer])[layer]
-        style_features = extractor.features(style, needed)
+        content_features = setup.extractor.features(setup.content, [layer])[layer]
+        style_features = setup.extractor.features(setup.styles[0], setup.layers)
         target = {layer: alpha * adain(content_features, style_features[layer]) + (1 - alpha) * content_features}
         style_stats = {name: channel_mean_std(style_features[name]) for name in style_w}
-
-    def objective(image: torch.Tensor) -> dict[str, torch.Tensor]:
-        features = extractor.features(image, needed)
-        return {"content": content_loss(features, target, target_w),
-                "style": style_weight * mean_std_loss(features, style_stats, style_w),
-                "tv": tv_weight * tv_loss(image)}
-
-    return optimize(objective, start, steps, optimizer=optimizer, callback=callback,
-                    callback_every=callback_every, progress=progress, desc="AdaIN transfer")
+    objective = (objectives.content(target, target_w) + style_weight * mean_std_objective(style_stats, style_w)
+                 + tv_weight * objectives.tv())
+    return run_transfer(setup, objective, steps, lr=lr, callback=callback, callback_every=callback_every,
+                        progress=progress, desc="AdaIN transfer")

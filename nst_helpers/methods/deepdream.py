@@ -10,33 +10,17 @@ from __future__ import annotations
 
 import math
 import time
-from dataclasses import dataclass, field
+from typing import Mapping
 
 import torch
 import torch.nn.functional as F
-from tqdm.auto import tqdm
 
 from ..core.images import MIN_SIDE, resize
-from ..core.validation import check_image
-from ..core.vgg import get_extractor
-from ..core.vgg import VGG19Features, check_layers, layer_table
-from ..optimization.loop import Callback, StopOptimization
-
-
-@dataclass
-class DreamResult:
-    """image: the dream (1, 3, H, W) in [0, 1] at the input's size.
-    octave_images: the dream at the end of each octave, smallest first, each (1, 3, h, w) in [0, 1].
-    history: the objective (mean squared activation) before each step, all octaves in order.
-    seconds: wall-clock time of the run.
-    interrupted: True when Ctrl-C or StopOptimization from the callback ended it early; then
-    image is the dream so far, enlarged to the input's size."""
-
-    image: torch.Tensor
-    octave_images: list[torch.Tensor]
-    history: list[float] = field(default_factory=list)
-    seconds: float = 0.0
-    interrupted: bool = False
+from ..core.validation import check_image, check_int, check_number
+from ..core.vgg import VGG19Features, check_layers, get_extractor, layer_table
+from ..optimization import objectives
+from ..optimization.loop import Callback, OptimizationResult, optimize
+from ..optimization.optimizers import NormalizedGradient
 
 
 def octave_sizes(height: int, width: int, octaves: int, octave_scale: float) -> list[tuple[int, int]]:
@@ -73,17 +57,6 @@ def _random_shift(jitter: int, generator: torch.Generator) -> tuple[int, int]:
     return dy, dx
 
 
-def _check_int(value: object, name: str, low: int) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or value < low:
-        raise ValueError(f"{name} must be an integer >= {low}, got {value!r}")
-
-
-def _check_positive(value: object, name: str, above: float = 0.0) -> None:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) \
-            or value <= above:
-        raise ValueError(f"{name} must be a finite number > {above:g}, got {value!r}")
-
-
 def _check_channel(channel: int | None, layer: str) -> None:
     if channel is None:
         return
@@ -99,11 +72,11 @@ def _check_arguments(image: torch.Tensor, layer: str, channel: int | None, octav
     check_image(image, "image")
     check_layers([layer], "layer")
     _check_channel(channel, layer)
-    _check_int(octaves, "octaves", 1)
-    _check_positive(octave_scale, "octave_scale", above=1.0)
-    _check_int(steps_per_octave, "steps_per_octave", 1)
-    _check_positive(step_size, "step_size")
-    _check_int(jitter, "jitter", 0)
+    check_int(octaves, "octaves", 1)
+    check_number(octave_scale, "octave_scale", above=1.0)
+    check_int(steps_per_octave, "steps_per_octave", 1)
+    check_number(step_size, "step_size")
+    check_int(jitter, "jitter", 0)
     if callback is not None and not callable(callback):
         raise ValueError(f"callback must be a function callback(step, image, losses), got {type(callback).__name__}")
     smallest = octave_sizes(*image.shape[-2:], octaves, octave_scale)[0]
@@ -115,7 +88,7 @@ def _check_arguments(image: torch.Tensor, layer: str, channel: int | None, octav
 def deepdream(image: torch.Tensor, layer: str, *, channel: int | None = None, octaves: int = 4,
               octave_scale: float = 1.4, steps_per_octave: int = 10, step_size: float = 0.006,
               jitter: int = 16, extractor: VGG19Features | None = None, seed: int = 0,
-              progress: bool = True, callback: Callback | None = None) -> DreamResult:
+              progress: bool = True, callback: Callback | None = None) -> OptimizationResult:
     """Dream on `image` (1, 3, H, W) RGB in [0, 1]: amplify what `layer` (e.g. "relu4_1") responds to.
 
     channel: amplify one channel of the layer instead of all of it.
@@ -128,43 +101,50 @@ def deepdream(image: torch.Tensor, layer: str, *, channel: int | None = None, oc
     (its step was 1.5 on the 0-255 scale).
     extractor: default get_extractor(pooling="max"), VGG19 as trained: with average pooling (good
         for style transfer) the dream is rainbow streaks instead of shapes.
-    callback(step, image (1, 3, H, W) at the input size, {"objective": value}) is called after
-        every step.
-    Ctrl-C, or StopOptimization raised by the callback, ends early and returns the dream so far.
-    Returns a DreamResult; the image is on the extractor's device.
+    callback(step, image (1, 3, H, W) at the input size, losses) is called after every step,
+        steps counted across the octaves.
+    Each octave is one run of `optimize` (optimizers.NormalizedGradient on minus the objective,
+    the jitter as its transform), so NaN recovery works as everywhere; Ctrl-C, or StopOptimization
+    raised by the callback, ends the whole dream and returns the dream so far.
+    Returns an OptimizationResult: .image (1, 3, H, W) in [0, 1] on the extractor's device,
+    .stages the dream at the end of each octave (smallest first), .history "activation" (minus
+    the objective, as minimized) for every step of every octave.
     """
     _check_arguments(image, layer, channel, octaves, octave_scale, steps_per_octave, step_size, jitter, callback)
     extractor = extractor if extractor is not None else get_extractor(pooling="max")
     photo = image.detach().to(extractor.device, torch.float32).clamp(0, 1)
     height, width = photo.shape[-2:]
     generator = torch.Generator().manual_seed(seed)
-    history: list[float] = []
-    octave_images: list[torch.Tensor] = []
-    detail, dream, interrupted = None, photo, False
-    start = time.perf_counter()
-    bar = tqdm(total=octaves * steps_per_octave, desc=f"dreaming {layer}", disable=not progress)
-    try:
-        for size in octave_sizes(height, width, octaves, octave_scale):
-            base = resize(photo, size) if size != (height, width) else photo
-            if detail is not None:
-                detail = F.interpolate(detail, size=size, mode="bilinear", align_corners=False)
-            dream = base if detail is None else (base + detail).clamp(0, 1)
-            for _ in range(steps_per_octave):
-                shift = _random_shift(jitter, generator) if jitter else (0, 0)
-                dream, value = ascent_step(dream, extractor, layer, channel, step_size, shift)
-                history.append(value)
-                bar.update(1)
-                bar.set_postfix(octave=f"{len(octave_images) + 1}/{octaves}", objective=f"{value:.4g}",
-                                refresh=False)
-                if callback is not None:
-                    shown = dream if size == (height, width) else resize(dream, (height, width))
-                    callback(len(history), shown, {"objective": value})
-            detail = dream - base
-            octave_images.append(dream)
-    except (KeyboardInterrupt, StopOptimization):
-        interrupted = True
-    finally:
-        bar.close()
-    image = octave_images[-1] if not interrupted else resize(dream, (height, width))
-    return DreamResult(image=image, octave_images=octave_images, history=history,
-                       seconds=time.perf_counter() - start, interrupted=interrupted)
+    objective = -objectives.activation(layer, channel, power=2)
+    roll = (lambda x: torch.roll(x, _random_shift(jitter, generator), dims=(-2, -1))) if jitter else None
+    history: dict[str, list[float]] = {}
+    stages: list[torch.Tensor] = []
+    detail, dream, done, recoveries, messages = None, photo, 0, 0, []
+    interrupted, began = False, time.perf_counter()
+    sizes = octave_sizes(height, width, octaves, octave_scale)
+    for k, size in enumerate(sizes):
+        base = resize(photo, size) if size != (height, width) else photo
+        if detail is not None:
+            detail = F.interpolate(detail, size=size, mode="bilinear", align_corners=False)
+        dream = base if detail is None else (base + detail).clamp(0, 1)
+
+        def report(step: int, image: torch.Tensor, losses: Mapping[str, float], offset: int = done) -> None:
+            callback(offset + step, image if image.shape[-2:] == (height, width) else resize(image, (height, width)),
+                     losses)
+        result = optimize(objective, dream, steps_per_octave, extractor=extractor, transform=roll,
+                          optimizer=NormalizedGradient, lr=step_size, divergence_guard=False, keep="last",
+                          callback=report if callback is not None else None, callback_every=1, progress=progress,
+                          desc=f"dreaming {layer}, octave {k + 1}/{len(sizes)}")
+        dream, done = result.image, done + result.steps
+        recoveries, messages = recoveries + result.recoveries, messages + result.messages
+        for key, values in result.history.items():
+            history.setdefault(key, []).extend(values)
+        if result.interrupted:
+            interrupted = True
+            break
+        detail = dream - base
+        stages.append(dream)
+    image = stages[-1] if not interrupted else resize(dream, (height, width))
+    return OptimizationResult(image=image, history=history, steps=done, best_loss=min(history.get("total", [math.inf])),
+                              seconds=time.perf_counter() - began, interrupted=interrupted, recoveries=recoveries,
+                              messages=messages, stages=stages)

@@ -7,25 +7,23 @@ averaged: strokes keep their shape, but only strokes the painting contains can a
 """
 from __future__ import annotations
 
+import os
+from typing import Mapping
+
 import torch
 import torch.nn.functional as F
 
-from ..core.losses import content_loss, tv_loss
-from ..core.validation import Layers, check_features, layer_weights
+from ..core.validation import Layers, check_features, check_int, layer_weights
 from ..core.vgg import layer_names
-from ..optimization.loop import Callback, OptimizationResult, optimize
+from ..optimization import objectives
+from ..optimization.loop import Callback, OptimizationResult
 from ..optimization.memory import layer_shapes
-from .setup import check_transfer_settings, transfer_setup
+from ..optimization.objectives import Objective
+from .setup import check_transfer_settings, prepare_transfer, run_transfer
 
 PATCH_STYLE_LAYERS = ("relu3_1", "relu4_1")
 #: Keeps a style patch's norm away from 0 when normalizing it (features are >= 0 after a ReLU).
 NORM_EPS = 1e-8
-
-
-def _check_positive_int(value: object, name: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-        raise ValueError(f"{name} must be a positive integer, got {value!r}")
-    return value
 
 
 def extract_patches(features: torch.Tensor, size: int = 3, stride: int = 1) -> torch.Tensor:
@@ -35,7 +33,7 @@ def extract_patches(features: torch.Tensor, size: int = 3, stride: int = 1) -> t
     differentiable with respect to `features`.
     """
     _check_one_image(features)
-    size, stride = _check_positive_int(size, "size"), _check_positive_int(stride, "stride")
+    size, stride = check_int(size, "size"), check_int(stride, "stride")
     if size > min(features.shape[-2:]):
         raise ValueError(f"size: {size} is larger than the features' {features.shape[-1]}x{features.shape[-2]}")
     channels = features.shape[1]
@@ -110,13 +108,24 @@ def _check_patches_fit(image: torch.Tensor, name: str, layers: dict[str, float],
                              f"{layer} ({shapes[layer][1]}x{shapes[layer][0]} features); use a larger image")
 
 
+def patch_objective(style_patches: Mapping[str, torch.Tensor], layer_weights: Mapping[str, float],
+                    patch_size: int, name: str = "style") -> Objective:
+    """The patch style term (patch_style_loss per layer, weighted) as an Objective."""
+    patches = dict(style_patches)
+
+    def patch_loss(features: Mapping[str, torch.Tensor], _: torch.Tensor) -> torch.Tensor:
+        return sum(w * patch_style_loss(features[layer], patches[layer], patch_size)
+                   for layer, w in layer_weights.items())
+    return Objective.term(name, patch_loss, layer_weights)
+
+
 def patch_transfer(content: torch.Tensor, style: torch.Tensor, *, style_layers: Layers = PATCH_STYLE_LAYERS,
                    content_layer: str = "relu4_2", content_weight: float = 1.0, style_weight: float = 1.0,
                    tv_weight: float = 3e4, patch_size: int = 3, max_patches: int = 2048, steps: int = 200,
-                   optimizer: str = "lbfgs", init: str | torch.Tensor = "content", seed: int = 0,
-                   device: str | torch.device | None = None, precision: str = "auto",
-                   callback: Callback | None = None, callback_every: int = 10,
-                   progress: bool = True) -> OptimizationResult:
+                   optimizer: str = "lbfgs", lr: float | None = None, init: str | torch.Tensor = "content",
+                   seed: int = 0, device: str | torch.device | None = None, weights: str | os.PathLike = "original",
+                   pooling: str = "avg", precision: str = "auto", callback: Callback | None = None,
+                   callback_every: int = 10, progress: bool = True) -> OptimizationResult:
     """Li & Wand's CNNMRF style transfer. content, style: (1, 3, H, W) in [0, 1].
 
     The image is optimized for content_weight * MSE to the content's `content_layer` features
@@ -124,31 +133,25 @@ def patch_transfer(content: torch.Tensor, style: torch.Tensor, *, style_layers: 
     ("style") + tv_weight * tv_loss ("tv"). Style patches (patch_size, stride 1) are taken once;
     a layer with more than max_patches keeps a random subset (seeded by `seed`), which bounds
     the cost of matching on a CPU. Defaults tuned on Tübingen x The Starry Night at 128-256 px.
+    weights, pooling, device, precision: the VGG19 to use, as for style_transfer.
     Returns an OptimizationResult (.image (1, 3, H, W) in [0, 1], .history per term).
     """
     content_weight, style_weight, tv_weight = check_transfer_settings(
-        content, style, steps, optimizer,
+        content, [style], steps, optimizer,
         {"content_weight": content_weight, "style_weight": style_weight, "tv_weight": tv_weight})
     content_w = layer_weights([content_layer], "content_layer")
     style_w = layer_weights(style_layers, "style_layers")
-    patch_size = _check_positive_int(patch_size, "patch_size")
-    max_patches = _check_positive_int(max_patches, "max_patches")
+    patch_size = check_int(patch_size, "patch_size", 1)
+    max_patches = check_int(max_patches, "max_patches", 1)
     for image, name in ((content, "content"), (style, "style")):
         _check_patches_fit(image, name, style_w, patch_size)
-    needed = list(dict.fromkeys([content_layer, *style_w]))
-    content, style, start, extractor = transfer_setup(content, style, needed, init=init, seed=seed, device=device,
-                                                      precision=precision, optimizer=optimizer)
+    setup = prepare_transfer(content, [style], [content_layer, *style_w], init=init, seed=seed, device=device,
+                             weights=weights, pooling=pooling, precision=precision, optimizer=optimizer)
     with torch.no_grad():
-        content_target = extractor.features(content, [content_layer])
-        style_features = extractor.features(style, style_w)
+        content_target = setup.extractor.features(setup.content, [content_layer])
+        style_features = setup.extractor.features(setup.styles[0], style_w)
         patches = {name: style_patches_of(style_features[name], patch_size, max_patches, seed) for name in style_w}
-
-    def objective(image: torch.Tensor) -> dict[str, torch.Tensor]:
-        features = extractor.features(image, needed)
-        style_term = sum(w * patch_style_loss(features[name], patches[name], patch_size) for name, w in style_w.items())
-        return {"content": content_weight * content_loss(features, content_target, content_w),
-                "style": style_weight * style_term,
-                "tv": tv_weight * tv_loss(image)}
-
-    return optimize(objective, start, steps, optimizer=optimizer, callback=callback,
-                    callback_every=callback_every, progress=progress, desc="patch transfer")
+    objective = (content_weight * objectives.content(content_target, content_w)
+                 + style_weight * patch_objective(patches, style_w, patch_size) + tv_weight * objectives.tv())
+    return run_transfer(setup, objective, steps, lr=lr, callback=callback, callback_every=callback_every,
+                        progress=progress, desc="patch transfer")

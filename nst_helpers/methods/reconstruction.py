@@ -13,9 +13,11 @@ from typing import Sequence
 import torch
 
 from ..core.devices import resolve_device
-from ..core.losses import content_loss, gram_matrix, style_loss, tv_loss
+from ..core.images import MIN_SIDE
+from ..core.losses import gram_matrix, style_loss
 from ..core.validation import Layers, check_image, check_steps, check_weight, layer_weights
 from ..core.vgg import get_extractor
+from ..optimization import objectives
 from ..optimization.loop import Callback, OptimizationResult, optimize
 
 STARTS = ("noise", "zeros", "gray")
@@ -64,16 +66,12 @@ def reconstruct_content(image: torch.Tensor, layer: str, *, steps: int = 200, st
     image = image.to(extractor.device)
     with torch.no_grad():
         target = extractor.features(image, [layer])
-    scale = target[layer].pow(2).mean().clamp_min(1e-12)
-
-    def objective(x: torch.Tensor) -> dict[str, torch.Tensor]:
-        terms = {"content": content_loss(extractor.features(x, [layer]), target) / scale}
-        if tv_weight > 0:
-            terms["tv"] = tv_weight * tv_loss(x)
-        return terms
-
+    scale = target[layer].pow(2).mean().clamp_min(1e-12).item()
+    objective = objectives.content(target) * (1 / scale)
+    if tv_weight > 0:
+        objective = objective + tv_weight * objectives.tv()
     init = start_image(image.shape, start, seed, noise_scale).to(extractor.device)
-    return optimize(objective, init, steps, optimizer=optimizer, callback=callback,
+    return optimize(objective, init, steps, extractor=extractor, optimizer=optimizer, callback=callback,
                     callback_every=callback_every, progress=progress, desc=f"reconstructing {layer}")
 
 
@@ -94,19 +92,15 @@ def synthesize_texture(style: torch.Tensor, layers: Layers, *, size: tuple[int, 
     check_steps(steps)
     tv_weight = check_weight(tv_weight, "tv_weight")
     height, width = size if size is not None else tuple(style.shape[-2:])
-    if min(height, width) < 16:
-        raise ValueError(f"size: {width}x{height} is too small; VGG19 needs 16x16 or more")
+    if min(height, width) < MIN_SIDE:
+        raise ValueError(f"size: {width}x{height} is too small; VGG19 needs {MIN_SIDE}x{MIN_SIDE} or more")
     extractor = get_extractor(weights, pooling, str(resolve_device(device)), precision)
     init = start_image((1, 3, height, width), "noise", seed).to(extractor.device)
     with torch.no_grad():
         grams = {k: gram_matrix(v) for k, v in extractor.features(style.to(extractor.device), layer_w).items()}
-        scale = style_loss(extractor.features(init, layer_w), grams, layer_w).clamp_min(1e-12)
-
-    def objective(x: torch.Tensor) -> dict[str, torch.Tensor]:
-        terms = {"style": style_loss(extractor.features(x, layer_w), grams, layer_w) / scale}
-        if tv_weight > 0:
-            terms["tv"] = tv_weight * tv_loss(x)
-        return terms
-
-    return optimize(objective, init, steps, optimizer=optimizer, callback=callback,
+        scale = style_loss(extractor.features(init, layer_w), grams, layer_w).clamp_min(1e-12).item()
+    objective = objectives.gram_style(grams, layer_w) * (1 / scale)
+    if tv_weight > 0:
+        objective = objective + tv_weight * objectives.tv()
+    return optimize(objective, init, steps, extractor=extractor, optimizer=optimizer, callback=callback,
                     callback_every=callback_every, progress=progress, desc="synthesizing texture")

@@ -16,6 +16,7 @@ import torch.nn.functional as F
 
 from ..core.losses import gram_matrix, masked_style_loss, style_loss
 from ..core.vgg import VGG19Features
+from ..optimization.objectives import Objective
 
 
 @dataclass
@@ -97,6 +98,11 @@ def styles_loss(features: Mapping[str, torch.Tensor], targets: StyleTargets, lay
         return style_loss(features, targets.grams[0], layers, kind)
     return sum(w * masked_style_loss(features, g, m, layers, kind)
                for g, w, m in zip(targets.grams, targets.weights, targets.masks) if w > 0)
+
+
+def styles_objective(targets: StyleTargets, layers: Mapping[str, float], kind: str = "mse") -> Objective:
+    """The "style" term of several (or one) styles: styles_loss as an Objective reading `layers`."""
+    return Objective.term("style", lambda features, _: styles_loss(features, targets, layers, kind), layers)
 
 
 def split_masks(height: int, width: int, *, direction: str = "vertical", position: float = 0.5,

@@ -16,15 +16,11 @@ import torch
 from PIL import Image
 
 from ..core.images import to_pil
+from ..core.validation import check_int
 
 Frame = Union[Image.Image, torch.Tensor]
 #: Browsers show GIF frames shorter than this as 100 ms ones.
 MIN_DURATION_MS = 20
-
-
-def _check_int(value: object, name: str, low: int) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or value < low:
-        raise ValueError(f"{name} must be an integer >= {low}, got {value!r}")
 
 
 def _shrink(pil: Image.Image, size: int | None) -> Image.Image:
@@ -47,10 +43,10 @@ class FrameRecorder:
     """
 
     def __init__(self, every: int = 5, max_frames: int = 120, size: int | None = 256) -> None:
-        _check_int(every, "every", 1)
-        _check_int(max_frames, "max_frames", 2)
+        check_int(every, "every", 1)
+        check_int(max_frames, "max_frames", 2)
         if size is not None:
-            _check_int(size, "size", 1)
+            check_int(size, "size", 1)
         self.every, self.max_frames, self.size = every, max_frames, size
         self._frames: list[Image.Image] = []
         self._steps: list[int] = []
@@ -118,9 +114,9 @@ def gif_bytes(frames: Sequence[Frame] | FrameRecorder, duration_ms: int = 80, lo
     times to play (0: forever). Frames of another size are resized to the first one's. Pillow
     merges identical consecutive frames into one (their durations add up).
     """
-    _check_int(duration_ms, "duration_ms", MIN_DURATION_MS)
-    _check_int(loop, "loop", 0)
-    _check_int(hold_last_ms, "hold_last_ms", 0)
+    check_int(duration_ms, "duration_ms", MIN_DURATION_MS)
+    check_int(loop, "loop", 0)
+    check_int(hold_last_ms, "hold_last_ms", 0)
     pils = _as_pils(frames)
     durations = [duration_ms] * len(pils)
     durations[-1] += hold_last_ms

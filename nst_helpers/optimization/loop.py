@@ -1,7 +1,8 @@
 """The optimization loop: change an image until an objective is small.
 
-One loop serves every notebook: content reconstruction, texture synthesis, style transfer
-and feature visualization differ only in the objective they pass in.
+One loop serves every method: content reconstruction, texture synthesis, style, AdaIN and
+patch transfer, feature visualization, DeepDream (one call per octave) and the tiled pass
+(one step per sweep over the tiles) differ only in the objective, the optimizer and the start.
 """
 from __future__ import annotations
 
@@ -15,14 +16,18 @@ import torch
 from tqdm.auto import tqdm
 
 from ..canvas.parameterizations import Parameterization, PixelImage
+from ..core.validation import check_steps
+from ..core.vgg import VGG19Features
+from .objectives import Objective
+from .optimizers import OptimizerChoice, check_lr, check_optimizer, make_optimizer
 
-#: objective(image) -> {term name: weighted scalar loss}; the loop minimizes their sum.
-Objective = Callable[[torch.Tensor], Mapping[str, torch.Tensor]]
+#: A plain loss function: loss(image) -> {term name: weighted scalar loss}; the loop minimizes their sum.
+LossFunction = Callable[[torch.Tensor], Mapping[str, torch.Tensor]]
 #: callback(step, image, losses) is called every `callback_every` steps and after the last one.
 Callback = Callable[[int, torch.Tensor, Mapping[str, float]], None]
+#: image -> image, applied before VGG19 sees it (canvas.transforms).
+Transform = Callable[[torch.Tensor], torch.Tensor]
 
-OPTIMIZERS = ("lbfgs", "adam")
-DEFAULT_LR = {"lbfgs": 1.0, "adam": 0.02}
 #: A step whose loss is more than this times the best so far counts as diverged and is undone
 #: (for a negative best, as in gradient ascent: more than best + |best|).
 DIVERGENCE_FACTOR = 2.0
@@ -30,10 +35,7 @@ DIVERGENCE_FACTOR = 2.0
 #: tiny, which makes its curvature estimate overshoot by ~100x on the second step; a first step
 #: of this size gives L-BFGS a useful estimate from the start (benchmarks/README.md).
 LBFGS_FIRST_STEP = 0.05
-#: Steps L-BFGS remembers. 20 ends within 0.3 % of 50 (and of 100) after 200-500 steps
-#: (benchmarks/README.md), costs 40 image-sized buffers instead of 100, and on a GPU, where
-#: torch's L-BFGS waits for the device once per remembered step, it is 1.5x faster per step.
-LBFGS_HISTORY = 20
+KEEP = ("best", "last")
 
 
 class StopOptimization(Exception):
@@ -50,7 +52,9 @@ class _Diverged(_NonFinite):
 
 @dataclass
 class OptimizationResult:
-    """image: best iterate, (1, 3, H, W) in [0, 1]. history: {"total", each term: one float per step}."""
+    """image: (1, 3, H, W) in [0, 1], the best iterate (or the last, for keep="last").
+    history: {"total", each term: one float per step}. stages: for runs made of several
+    optimizations (octaves, coarse to fine, base and tiled pass), the image at the end of each."""
 
     image: torch.Tensor
     history: dict[str, list[float]]
@@ -60,43 +64,69 @@ class OptimizationResult:
     interrupted: bool = False
     recoveries: int = 0
     messages: list[str] = field(default_factory=list)
+    stages: list[torch.Tensor] = field(default_factory=list)
 
 
-def _make_optimizer(name: str, params: list[torch.Tensor], lr: float) -> torch.optim.Optimizer:
-    if name == "lbfgs":
-        # One function evaluation per step, and no early stop: run exactly the steps asked for.
-        return torch.optim.LBFGS(params, lr=lr, max_iter=1, history_size=LBFGS_HISTORY,
-                                 tolerance_grad=-1.0, tolerance_change=-1.0)
-    return torch.optim.Adam(params, lr=lr)
+def as_loss_function(objective: Objective | LossFunction, extractor: VGG19Features | None,
+                     transform: Transform | None) -> LossFunction:
+    """loss(image) -> {term: value} for `optimize`: an Objective sees the extractor's features of
+    the (transformed) image; a plain function is used as it is (then `transform` is not applied)."""
+    if not isinstance(objective, Objective):
+        if not callable(objective):
+            raise ValueError(f"objective must be an Objective or a function image -> {{name: loss}}, "
+                             f"got {type(objective).__name__}")
+        return objective
+    layers = objective.layers
+    if layers and extractor is None:
+        raise ValueError(f"extractor: the objective reads {', '.join(layers)}; pass extractor=nh.get_extractor()")
+    if transform is not None and not callable(transform):
+        raise ValueError(f"transform must be a function image -> image, got {type(transform).__name__}")
+
+    def loss(image: torch.Tensor) -> dict[str, torch.Tensor]:
+        if extractor is not None:
+            image = image.to(extractor.device)  # a Parameterization made on another device still works
+        seen = image if transform is None else transform(image)
+        return objective(extractor.features(seen, layers) if layers else {}, image)
+    return loss
 
 
-def optimize(objective: Objective, init: torch.Tensor | Parameterization, steps: int, *,
-             optimizer: str = "lbfgs", lr: float | None = None, callback: Callback | None = None,
+def optimize(objective: Objective | LossFunction, init: torch.Tensor | Parameterization, steps: int, *,
+             extractor: VGG19Features | None = None, transform: Transform | None = None,
+             optimizer: OptimizerChoice = "lbfgs", lr: float | None = None, callback: Callback | None = None,
              callback_every: int = 10, progress: bool = True, desc: str = "optimizing",
-             max_recoveries: int = 10, divergence_guard: bool = True) -> OptimizationResult:
-    """Minimize ``sum(objective(image).values())`` over the image for `steps` steps.
+             max_recoveries: int = 10, divergence_guard: bool | None = None,
+             keep: str = "best") -> OptimizationResult:
+    """Minimize the sum of the objective's terms over the image for `steps` steps.
 
+    objective: an Objective (its terms see ``extractor.features`` of ``transform(image)``; TV-like
+        terms see the image itself), or a plain function image -> {name: loss}, e.g. your own.
     init: an image (1, 3, H, W) in [0, 1], optimized pixel by pixel, or any Parameterization.
-    optimizer: "lbfgs" (torch.optim.LBFGS, one evaluation per step) or "adam".
+    optimizer: "lbfgs" (torch.optim.LBFGS, one evaluation per step), "adam", or a factory
+        (params, lr) -> torch.optim.Optimizer such as optimizers.NormalizedGradient (give `lr`).
+    A loss function may backpropagate parts of its loss itself (the tiled pass does, tile by
+    tile) and return them detached; the loop backpropagates whatever still has a graph.
     Pixels are clamped to [0, 1] after every step. A NaN/inf loss or gradient, or a loss
     over twice the best so far (L-BFGS's early steps can overshoot wildly), sends the image
     back to the best iterate with half the learning rate, or a tenth of it when the previous
     recovery was at most one step earlier; after `max_recoveries` such failures in a row the
     loop stops.
     Ctrl-C (KeyboardInterrupt) or StopOptimization from the callback ends the loop
-    early; either way the best image so far is returned. Pass divergence_guard=False for
-    objectives that change from step to step (random transforms), where a loss above the best
-    is expected; NaN and inf are still caught.
+    early; either way the best image so far is returned (keep="last": the current one). The
+    divergence guard is off when a transform is given (divergence_guard=None), since a loss that
+    changes from step to step may rise above the best; NaN and inf are always caught.
     """
-    if optimizer not in OPTIMIZERS:
-        raise ValueError(f"optimizer must be one of {OPTIMIZERS}, got {optimizer!r}")
-    if isinstance(steps, bool) or not isinstance(steps, int) or steps <= 0:
-        raise ValueError(f"steps must be a positive integer, got {steps!r}")
-    lr = DEFAULT_LR[optimizer] if lr is None else lr
-    if not (isinstance(lr, (int, float)) and math.isfinite(lr) and lr > 0):
-        raise ValueError(f"lr must be a positive number, got {lr!r}")
-    if callback_every <= 0:
-        raise ValueError(f"callback_every must be positive, got {callback_every!r}")
+    check_optimizer(optimizer)
+    check_steps(steps)
+    lr = check_lr(lr, optimizer)
+    if isinstance(callback_every, bool) or not isinstance(callback_every, int) or callback_every <= 0:
+        raise ValueError(f"callback_every must be a positive integer, got {callback_every!r}")
+    if callback is not None and not callable(callback):
+        raise ValueError(f"callback must be a function callback(step, image, losses), got {type(callback).__name__}")
+    if keep not in KEEP:
+        raise ValueError(f"keep must be one of {KEEP}, got {keep!r}")
+    loss_function = as_loss_function(objective, extractor, transform)
+    if divergence_guard is None:
+        divergence_guard = transform is None
 
     param = init if isinstance(init, Parameterization) else PixelImage(init)
     params = param.parameters()
@@ -112,9 +142,10 @@ def optimize(objective: Objective, init: torch.Tensor | Parameterization, steps:
         if pending:
             return pending.pop()
         opt.zero_grad(set_to_none=True)
-        terms = objective(param())
+        terms = loss_function(param())
         total = sum(terms.values())
-        total.backward()
+        if total.requires_grad:
+            total.backward()
         for p in params:  # bf16 convolutions can hand back strided gradients; L-BFGS needs flat ones
             if p.grad is not None and not p.grad.is_contiguous():
                 p.grad = p.grad.contiguous()
@@ -146,7 +177,7 @@ def optimize(objective: Objective, init: torch.Tensor | Parameterization, steps:
             g_sum = sum(g.sum() for g in grads).item()  # torch's first step is lr * g / max(|g|_1, 1)
             opt.param_groups[0]["lr"] = lr * LBFGS_FIRST_STEP * max(g_sum, 1.0) / g_max
 
-    opt = _make_optimizer(optimizer, params, lr)
+    opt = make_optimizer(optimizer, params, lr)
     fresh = optimizer == "lbfgs"
     recoveries, in_a_row, last_recovery, step, interrupted = 0, 0, -10, 0, False
     start = time.perf_counter()
@@ -172,7 +203,7 @@ def optimize(objective: Objective, init: torch.Tensor | Parameterization, steps:
                     break
                 lr /= 2 if in_a_row == 1 else 10
                 pending.clear()
-                opt = _make_optimizer(optimizer, params, lr)
+                opt = make_optimizer(optimizer, params, lr)
                 fresh = optimizer == "lbfgs"
                 what = "jumped to" if isinstance(bad, _Diverged) else "became"
                 message = (f"step {step + 1}: loss {what} {bad.args[0]:.4g}; went back to the best image "
@@ -193,14 +224,15 @@ def optimize(objective: Objective, init: torch.Tensor | Parameterization, steps:
                     callback(step, param().detach(), dict(last))
     except KeyboardInterrupt:
         interrupted = True
-        note(f"interrupted at step {step}; returning the best image so far")
+        note(f"interrupted at step {step}; returning the {'best' if keep == 'best' else 'current'} image so far")
     except StopOptimization:
         interrupted = True
     finally:
         bar.close()
 
     with torch.no_grad():
-        if math.isfinite(best_loss):
+        current_ok = all(bool(torch.isfinite(p).all()) for p in params)
+        if math.isfinite(best_loss) and (keep == "best" or not current_ok):
             for p, saved in zip(params, best_params):
                 p.copy_(saved)
         image = torch.nan_to_num(param().detach(), nan=0.5).clamp(0, 1)

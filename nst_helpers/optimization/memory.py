@@ -10,9 +10,10 @@ from typing import Iterable
 import torch
 
 from ..core.devices import resolve_precision
+from ..core.validation import check_int
 from ..core.vgg import check_layers, layer_names
 from ..core.weights import CONV_LAYERS
-from .loop import LBFGS_HISTORY, OPTIMIZERS
+from .optimizers import LBFGS_HISTORY, OPTIMIZERS, check_optimizer
 
 BYTES_PER_VALUE = {"fp32": 4, "bf16": 2}
 #: Image-sized fp32 buffers besides the optimizer's: the image, its gradient, the best image
@@ -80,12 +81,6 @@ def weight_bytes(precision: str) -> int:
     return sum(c_in * c_out * 9 + c_out for _, c_in, c_out in CONV_LAYERS) * BYTES_PER_VALUE[precision]
 
 
-def _check_size(value: object, name: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-        raise ValueError(f"{name} must be a positive integer, got {value!r}")
-    return value
-
-
 def estimate_transfer_memory(height: int, width: int, layers: Iterable[str], *, precision: str = "fp32",
                              optimizer: str = "lbfgs", style_size: tuple[int, int] | None = None) -> int:
     """Bytes a style transfer of a `height` x `width` content image needs, as a readable sum.
@@ -97,14 +92,15 @@ def estimate_transfer_memory(height: int, width: int, layers: Iterable[str], *, 
     activations, fp32 loss-layer copies and their gradients, backward's gradient buffers,
     image-sized buffers, optimizer state) + a fixed overhead.
     """
-    height, width = _check_size(height, "height"), _check_size(width, "width")
+    height, width = check_int(height, "height"), check_int(width, "width")
     layers = list(dict.fromkeys(check_layers(layers, "layers")))
     if not layers:
         raise ValueError("layers: give at least one layer")
     if precision not in BYTES_PER_VALUE:
         raise ValueError(f"precision must be 'fp32' or 'bf16', got {precision!r}")
+    check_optimizer(optimizer)
     if optimizer not in OPTIMIZERS:
-        raise ValueError(f"optimizer must be one of {OPTIMIZERS}, got {optimizer!r}")
+        raise ValueError("optimizer: the memory of a factory-made optimizer cannot be estimated; give its name")
 
     image = 3 * height * width * 4
     if optimizer == "lbfgs":
@@ -114,7 +110,7 @@ def estimate_transfer_memory(height: int, width: int, layers: Iterable[str], *, 
     step = _forward_bytes(height, width, layers, precision) + IMAGE_BUFFERS * image + optimizer_state
     style = 0
     if style_size is not None:
-        style_h, style_w = (_check_size(v, "style_size") for v in style_size)
+        style_h, style_w = (check_int(v, "style_size") for v in style_size)
         style = _no_grad_forward_bytes(style_h, style_w, layers, precision)
     return weight_bytes(precision) + max(step, style) + FIXED_OVERHEAD
 

@@ -7,11 +7,14 @@ from nst_helpers.methods.featurevis import channel_objective, layer_objective, v
 
 
 def test_channel_objective_is_minus_the_channel_mean():
-    acts = torch.rand(1, 8, 4, 4)
-    assert channel_objective("relu3_1", 5)({"relu3_1": acts}).item() == pytest.approx(-acts[0, 5].mean().item())
-    assert layer_objective("relu3_1")({"relu3_1": acts}).item() == pytest.approx(-acts.pow(2).mean().item())
+    acts, image = torch.rand(1, 8, 4, 4), torch.rand(1, 3, 16, 16)
+    channel = channel_objective("relu3_1", 5)
+    assert channel.layers == ["relu3_1"]
+    assert channel({"relu3_1": acts}, image)["activation"].item() == pytest.approx(-acts[0, 5].mean().item())
+    whole = layer_objective("relu3_1")({"relu3_1": acts}, image)["activation"]
+    assert whole.item() == pytest.approx(-acts.pow(2).mean().item())
     with pytest.raises(ValueError, match="relu3_1 has channels 0..7"):
-        channel_objective("relu3_1", 8)({"relu3_1": acts})
+        channel_objective("relu3_1", 8)({"relu3_1": acts}, image)
     with pytest.raises(ValueError, match="unknown layer"):
         channel_objective("relu9_1", 0)
 

@@ -134,3 +134,43 @@ def test_a_cpu_parameterization_runs_on_the_gpu(content64, style64):
     pixels = nh.PixelImage(content64)  # made on the CPU
     result = nh.style_transfer(content64, style64, parameterization=pixels, steps=5, device="cuda", progress=False)
     assert result.history["total"][-1] < result.history["total"][0]
+
+
+def test_style_transfer_is_the_sum_of_its_objectives(content64, style64, vgg):
+    """The README's composition by hand gives style_transfer's run, step for step."""
+    O = nh.objectives
+    with torch.no_grad():
+        targets = vgg.features(content64, nh.GATYS_CONTENT_LAYERS)
+        grams = {k: nh.gram_matrix(v) for k, v in vgg.features(style64, nh.GATYS_STYLE_LAYERS).items()}
+    objective = O.content(targets) + 100 * O.gram_style(grams) + 3e4 * O.tv()
+    by_hand = nh.optimize(objective, content64, steps=5, extractor=vgg, progress=False)
+    library = nh.style_transfer(content64, style64, steps=5, device="cpu", precision="fp32", progress=False)
+    for term in ("content", "style", "tv"):
+        assert by_hand.history[term] == pytest.approx(library.history[term], rel=1e-4), term
+
+
+@pytest.mark.parametrize("changes, match", [
+    ({"style_weight": -1.0}, "style_weight must be a finite number >= 0"),
+    ({"content_layers": ["relu9_9"]}, "content_layers: unknown layer 'relu9_9'"),
+    ({"pooling": "mean"}, "pooling must be one of"),
+    ({"precision": "fp16"}, "precision must be one of"),
+    ({"optimizer": "sgd"}, "optimizer must be one of"),
+    ({"init": "zeros"}, "init must be one of"),
+    ({"lr": -1.0}, "lr must be a positive number"),
+    ({"seed": -3}, "seed must be an integer >= 0"),
+])
+def test_transfer_settings_are_checked_once_when_made(changes, match):
+    with pytest.raises(ValueError, match=match):
+        nh.TransferSettings(**changes)
+    with pytest.raises(ValueError, match=match):
+        nh.TransferSettings().replace(**changes)
+
+
+def test_style_transfer_and_transfer_with_settings_are_the_same_run(content64, style64):
+    settings = nh.TransferSettings(style_weight=1e3, init="noise", seed=2, device="cpu", precision="fp32")
+    by_settings = nh.transfer_with(settings, content64, style64, steps=4, progress=False)
+    by_keywords = nh.style_transfer(content64, style64, style_weight=1e3, init="noise", seed=2, device="cpu",
+                                    precision="fp32", steps=4, progress=False)
+    assert torch.equal(by_settings.image, by_keywords.image)
+    with pytest.raises(ValueError, match="settings: expected a TransferSettings"):
+        nh.transfer_with({"style_weight": 1e3}, content64, style64, steps=1)

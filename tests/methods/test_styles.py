@@ -3,7 +3,7 @@ import pytest
 import torch
 
 import nst_helpers as nh
-from nst_helpers.methods import gatys as transfer
+from nst_helpers.methods import setup as transfer
 from nst_helpers.core.losses import gram_matrix, masked_gram_matrix, style_loss
 from nst_helpers.methods.styles import blend_weights, check_masks, split_masks
 

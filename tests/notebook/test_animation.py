@@ -122,9 +122,9 @@ def test_gif_image_shows_bytes_inline(tmp_path):
     (lambda d: save_gif([grey(0.5)], d / "a.gif", hold_last_ms=-1), "^hold_last_ms must be"),
     (lambda d: save_gif([grey(0.5)], d / "a.gif", loop=-1), "^loop must be"),
     (lambda d: gif_image(d / "nothing.gif"), "^source: .* is not a file$"),
-    (lambda d: FrameRecorder(every=0), "^every must be an integer >= 1"),
+    (lambda d: FrameRecorder(every=0), "^every must be a positive integer"),
     (lambda d: FrameRecorder(max_frames=1), "^max_frames must be an integer >= 2"),
-    (lambda d: FrameRecorder(size=0), "^size must be an integer >= 1"),
+    (lambda d: FrameRecorder(size=0), "^size must be a positive integer"),
 ])
 def test_bad_arguments_raise_one_line(tmp_path, call, match):
     with pytest.raises(ValueError, match=match) as info:

@@ -226,3 +226,43 @@ def test_show_displays_the_panel_runs_once_and_displays_a_static_figure(monkeypa
     panel.show(run_default=False)
     panel._ipython_display_()
     assert shown == [panel.widget, panel.widget] and len(calls) == 1
+
+
+def stopping_run(panel_ref, run_method, stop_after):
+    """A run that asks the panel to stop once its callback has seen `stop_after` steps."""
+    def run(settings, callback):
+        def watched(step, image, losses):
+            callback(step, image, losses)
+            if step == stop_after:
+                panel_ref[0].stop()
+        return run_method(watched)
+    return run
+
+
+def test_stop_ends_a_whole_deepdream_not_one_octave(vgg, content64):
+    panel_ref = []
+    dream = stopping_run(panel_ref, lambda cb: nh.deepdream(content64, "relu3_1", octaves=3, steps_per_octave=3,
+                                                            extractor=vgg, progress=False, callback=cb), 4)
+    panel = make_panel(dream)
+    panel_ref.append(panel)
+    panel.run()
+    result = panel.result
+    assert result.interrupted and result.steps == 5  # the stop lands at the next callback, in octave 2 of 3
+    assert len(result.stages) == 1 and result.image.shape == content64.shape
+    assert panel._steps == [1, 2, 3, 4, 5]
+
+
+@pytest.mark.parametrize("stop_after, refined", [(2, False), (6, True)])
+def test_stop_ends_a_whole_tiled_run_in_either_pass(content64, style64, stop_after, refined):
+    panel_ref = []
+    tiled = stopping_run(panel_ref, lambda cb: nh.tiled_style_transfer(
+        content64, style64, base_size=32, tile=32, overlap=8, base_steps=4, steps=20, progress=False,
+        settings=nh.TransferSettings(device="cpu", precision="fp32"), callback=cb, callback_every=1), stop_after)
+    panel = make_panel(tiled)
+    panel_ref.append(panel)
+    panel.run()
+    result = panel.result
+    assert result.interrupted and result.image.shape == content64.shape
+    assert panel._steps == list(range(1, stop_after + 2))  # steps counted across both passes
+    assert len(result.stages) == (2 if refined else 1)
+    assert result.steps == len(result.history["total"]) == (stop_after + 1 - 4 if refined else stop_after + 1)

@@ -160,3 +160,55 @@ def test_divergence_guard_can_be_switched_off():
     free = nh.optimize(noisy, torch.zeros(1, 3, 4, 4), steps=12, optimizer="adam", progress=False,
                        divergence_guard=False)
     assert guarded.recoveries > 0 and free.recoveries == 0
+
+
+def test_a_learners_own_loss_function_runs_through_optimize(vgg, content64, style64):
+    """No Objective needed: a plain function image -> {name: loss}, as a learner writes it."""
+    with torch.no_grad():
+        target = vgg.features(content64, ["relu2_1"])["relu2_1"]
+
+    def my_loss(image):
+        features = vgg.features(image, ["relu2_1"])["relu2_1"]
+        return {"mine": ((features - target) ** 2).mean()}
+
+    start = torch.rand(content64.shape, generator=torch.Generator().manual_seed(0))
+    result = nh.optimize(my_loss, start, steps=10, progress=False)
+    assert list(result.history) == ["total", "mine"]
+    assert result.history["mine"][-1] < 0.5 * result.history["mine"][0]
+
+
+def test_an_optimizer_factory_and_keep_last():
+    target = torch.rand(1, 3, 8, 8, generator=torch.Generator().manual_seed(0))
+    made = []
+
+    def sgd(params, lr):
+        made.append(lr)
+        return torch.optim.SGD(params, lr=lr)
+
+    def loss(image):
+        return {"mse": ((image - target) ** 2).sum()}
+
+    result = nh.optimize(loss, torch.full_like(target, 0.5), steps=5, optimizer=sgd, lr=0.1, progress=False)
+    assert made == [0.1] and result.history["mse"][-1] < result.history["mse"][0]
+    with pytest.raises(ValueError, match="lr: give a learning rate when the optimizer is a factory"):
+        nh.optimize(loss, target, steps=1, optimizer=sgd, progress=False)
+    with pytest.raises(ValueError, match="optimizer must be one of"):
+        nh.optimize(loss, target, steps=1, optimizer="sgd", progress=False)
+
+    calls = []
+
+    def rising(image):  # pushes the pixels up while its value grows each call: the best is the start
+        calls.append(1)
+        return {"up": len(calls) - 1e-3 * image.sum()}
+
+    for keep in ("best", "last"):
+        calls.clear()
+        seen = []
+        start = torch.full_like(target, 0.5)
+        result = nh.optimize(rising, start, steps=4, optimizer="adam", lr=0.05, keep=keep, progress=False,
+                             divergence_guard=False, callback_every=1,
+                             callback=lambda step, image, losses: seen.append(image.clone()))
+        expected = start if keep == "best" else seen[-1]
+        assert torch.equal(result.image, expected), keep
+    with pytest.raises(ValueError, match="keep must be one of"):
+        nh.optimize(loss, target, steps=1, keep="first", progress=False)

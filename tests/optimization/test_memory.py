@@ -5,9 +5,9 @@ import pytest
 import torch
 
 import nst_helpers as nh
-from nst_helpers.optimization.loop import LBFGS_HISTORY
+from nst_helpers.optimization.optimizers import LBFGS_HISTORY
 from nst_helpers import cli
-from nst_helpers.methods import gatys
+from nst_helpers.methods import setup as gatys_setup
 from nst_helpers.optimization import memory
 from nst_helpers.optimization.memory import (SIDE_STEP, MemoryEstimateError, available_memory, check_fits,
                                 estimate_transfer_memory, scaled_size)
@@ -133,7 +133,7 @@ def test_style_transfer_refuses_before_loading_the_model(monkeypatch, content64,
     def no_model(*args, **kwargs):
         raise AssertionError("the model was loaded before the memory check")
 
-    monkeypatch.setattr(gatys, "get_extractor", no_model)
+    monkeypatch.setattr(gatys_setup, "get_extractor", no_model)
     calls = []
     w, h = content64.shape[-1], content64.shape[-2]
     with pytest.raises(MemoryEstimateError, match=rf"^content: a {w}x{h} transfer needs about .* but 50 MiB is free"):

@@ -8,20 +8,20 @@ from nst_helpers.recipes import presets as recipes
 
 from conftest import DATA
 
-FAST = dict(device="cpu", precision="fp32", progress=False)
+FAST = dict(settings=nh.PRESETS["best"].replace(device="cpu", precision="fp32"), progress=False)
 
 
 def test_best_runs_coarse_then_full_size(content64, style64, monkeypatch):
     real = recipes.multiscale_transfer
 
-    def spy(content, style, *, sizes, **kwargs):
-        spy.sizes, spy.kwargs = list(sizes), kwargs
-        return real(content, style, sizes=sizes, **kwargs)
+    def spy(content, style, *, sizes, settings, **kwargs):
+        spy.sizes, spy.settings = list(sizes), settings
+        return real(content, style, sizes=sizes, settings=settings, **kwargs)
 
     monkeypatch.setattr(recipes, "multiscale_transfer", spy)
     result = nh.best_style_transfer(content64, style64, steps=4, **FAST)
     assert spy.sizes == [32, 64]
-    assert spy.kwargs["tv_weight"] > 0 and spy.kwargs["pooling"] == "avg" and spy.kwargs["optimizer"] == "lbfgs"
+    assert spy.settings.tv_weight > 0 and spy.settings.pooling == "avg" and spy.settings.optimizer == "lbfgs"
     assert result.image.shape == content64.shape and result.steps == 8
 
 
@@ -36,12 +36,14 @@ def test_keep_colours_takes_the_contents_colours(content64, style64):
 
 def test_presets_override_and_are_overridden(content64, style64, monkeypatch):
     seen = {}
-    monkeypatch.setattr(recipes, "style_transfer", lambda c, s, **kw: seen.update(kw) or "ran")
-    assert recipes.preset_transfer("gatys", content64, style64, steps=3, tv_weight=5.0) == "ran"
-    assert seen["tv_weight"] == 5.0 and seen["pooling"] == "avg" and seen["steps"] == 3
+    monkeypatch.setattr(recipes, "transfer_with", lambda settings, c, s, **kw: seen.update(kw, settings=settings) or "ran")
+    assert recipes.preset_transfer("gatys", content64, style64, steps=3, changes={"tv_weight": 5.0}) == "ran"
+    assert seen["settings"].tv_weight == 5.0 and seen["settings"].pooling == "avg" and seen["steps"] == 3
     seen.clear()
     recipes.preset_transfer("gatys", content64, style64, steps=3)
-    assert seen["tv_weight"] == 0.0
+    assert seen["settings"].tv_weight == 0.0
+    with pytest.raises(ValueError, match="tv_weight must be a finite number >= 0"):
+        recipes.preset_transfer("gatys", content64, style64, changes={"tv_weight": -1.0})
     with pytest.raises(ValueError, match="preset must be one of"):
         recipes.preset_transfer("fancy", content64, style64)
 
@@ -68,5 +70,5 @@ def test_cli_options_left_out_do_not_override_the_preset(monkeypatch, tmp_path):
     args = [str(DATA / "content" / "chelsea.jpg"), str(DATA / "style" / "the_scream.jpg"), "-o",
             str(tmp_path / "x.png"), "--size", "32", "--preset", "gatys", "--quiet"]
     assert cli.main(args) == 0
-    assert seen["preset"] == "gatys" and "tv_weight" not in seen and "pooling" not in seen
-    assert cli.main(args + ["--pooling", "max"]) == 0 and seen["pooling"] == "max"
+    assert seen["preset"] == "gatys" and "tv_weight" not in seen["changes"] and "pooling" not in seen["changes"]
+    assert cli.main(args + ["--pooling", "max"]) == 0 and seen["changes"]["pooling"] == "max"

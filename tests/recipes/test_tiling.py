@@ -10,7 +10,8 @@ from nst_helpers.recipes.tiling import seam_score, tile_spans, tiled_style_trans
 
 from conftest import DATA
 
-SETTINGS = dict(base_size=64, tile=48, overlap=16, steps=15, base_steps=10, device="cpu", progress=False)
+SETTINGS = dict(base_size=64, tile=48, overlap=16, steps=15, base_steps=10,
+                settings=nh.TransferSettings(device="cpu"), progress=False)
 STRIDE = SETTINGS["tile"] - SETTINGS["overlap"]
 
 
@@ -30,7 +31,7 @@ def content128() -> torch.Tensor:
 
 
 @pytest.fixture(scope="module")
-def runs(content128, style64) -> dict[bool, tiling.TiledResult]:
+def runs(content128, style64) -> dict[bool, nh.OptimizationResult]:
     """The tiled pass with a moving grid (True) and with a fixed one (False)."""
     return {shift: tiled_style_transfer(content128, style64, shift_tiles=shift, **SETTINGS) for shift in (True, False)}
 
@@ -86,7 +87,7 @@ def test_refinement_lowers_the_whole_image_style_loss(runs, content128, style64,
     with torch.no_grad():
         grams = {k: gram_matrix(v) for k, v in vgg.features(style, layers).items()}
         for result in runs.values():
-            start = nh.resize(result.base.image, tuple(content128.shape[-2:]))
+            start = nh.resize(result.stages[0], tuple(content128.shape[-2:]))
             before = style_loss(vgg.features(start, layers), grams).item()
             after = style_loss(vgg.features(result.image, layers), grams).item()
             assert after < 0.95 * before
@@ -98,7 +99,7 @@ def test_moving_tiles_leave_no_seams(runs):
     `overlap` past them (tile ends)."""
     scores = {}
     for shift, result in runs.items():
-        change = result.image - nh.resize(result.base.image, tuple(result.image.shape[-2:]))
+        change = result.image - nh.resize(result.stages[0], tuple(result.image.shape[-2:]))
         scores[shift] = [seam_score(change, STRIDE, offset) for offset in (0, SETTINGS["overlap"])]
     print(f"seam scores at tile starts / ends: moving grid {scores[True]}, fixed grid {scores[False]}")
     assert max(scores[True]) < 1.15
@@ -106,7 +107,7 @@ def test_moving_tiles_leave_no_seams(runs):
 
 
 def test_only_tiles_go_through_the_network(monkeypatch, content128, style64):
-    def small_base(content, style, **kwargs):  # skip the low-resolution pass: it is not tiled
+    def small_base(settings, content, style, **kwargs):  # skip the low-resolution pass: it is not tiled
         return OptimizationResult(image=content, history={}, steps=1, best_loss=0.0, seconds=0.0)
 
     sizes = []
@@ -116,7 +117,7 @@ def test_only_tiles_go_through_the_network(monkeypatch, content128, style64):
         sizes.append(tuple(image.shape[-2:]))
         return original(self, image, layers)
 
-    monkeypatch.setattr(tiling, "style_transfer", small_base)
+    monkeypatch.setattr(tiling, "transfer_with", small_base)
     monkeypatch.setattr(nh.VGG19Features, "features", recording)
     style = nh.resize(style64, 64)  # becomes 128 px long at the full-size scale
     tiled_style_transfer(content128, style, **{**SETTINGS, "steps": 2})
@@ -125,7 +126,7 @@ def test_only_tiles_go_through_the_network(monkeypatch, content128, style64):
 
 
 def test_ctrl_c_returns_the_current_image(monkeypatch, content128, style64):
-    monkeypatch.setattr(tiling, "style_transfer", lambda content, style, **kwargs: OptimizationResult(
+    monkeypatch.setattr(tiling, "transfer_with", lambda settings, content, style, **kwargs: OptimizationResult(
         image=content, history={}, steps=1, best_loss=0.0, seconds=0.0))
     calls = {"n": 0}
     original = nh.VGG19Features.features
@@ -137,7 +138,7 @@ def test_ctrl_c_returns_the_current_image(monkeypatch, content128, style64):
         return original(self, image, layers)
 
     monkeypatch.setattr(nh.VGG19Features, "features", interrupting)
-    with pytest.warns(RuntimeWarning, match="interrupted at refinement step"):
+    with pytest.warns(RuntimeWarning, match="interrupted at step"):
         result = tiled_style_transfer(content128, style64, **SETTINGS)
     assert result.interrupted
     assert 0 < result.steps < SETTINGS["steps"] and len(result.history["total"]) == result.steps
@@ -148,19 +149,39 @@ def test_ctrl_c_returns_the_current_image(monkeypatch, content128, style64):
     ({"tile": 32, "overlap": 32}, "overlap must be smaller than tile"),
     ({"overlap": -1}, "overlap must be an integer >= 0"),
     ({"base_size": 8}, "base_size must be an integer >= 16"),
-    ({"steps": 0}, "steps must be an integer >= 1"),
-    ({"base_steps": 0}, "base_steps must be an integer >= 1"),
+    ({"steps": 0}, "steps must be a positive integer"),
+    ({"base_steps": 0}, "base_steps must be a positive integer"),
     ({"tile": 8}, "tile must be an integer >= 16"),
     ({"lr": 0.0}, "lr must be a positive number"),
-    ({"style_weight": -1.0}, "style_weight must be a finite number >= 0"),
-    ({"seeds": 3}, "seeds: not a style_transfer setting"),
+    ({"settings": {"style_weight": 1.0}}, "settings: expected a TransferSettings"),
 ])
 def test_bad_parameters_are_clear_errors_before_any_work(monkeypatch, content128, style64, kwargs, match):
     def never(*args, **kwargs):
         raise AssertionError("style_transfer ran before the parameters were checked")
 
-    monkeypatch.setattr(tiling, "style_transfer", never)
+    monkeypatch.setattr(tiling, "transfer_with", never)
     with pytest.raises(ValueError, match=match):
         tiled_style_transfer(content128, style64, **{**SETTINGS, **kwargs})
     with pytest.raises(ValueError, match="content: expected shape"):
         tiled_style_transfer(content128[0], style64)
+
+
+def test_a_nan_in_the_tiled_pass_is_recovered(monkeypatch, content128, style64):
+    """The refinement runs through `optimize`, so a non-finite tile sends it back to the last good image."""
+    real = nh.VGG19Features.features
+    calls = {"n": 0, "poisoned": False}
+
+    def poisoned(self, image, layers):
+        features = real(self, image, layers)
+        if torch.is_grad_enabled() and image.shape[-1] < 64:  # a tile of the refinement, not the base pass
+            calls["n"] += 1
+            if calls["n"] == 30:
+                calls["poisoned"] = True
+                return {k: v * float("nan") for k, v in features.items()}
+        return features
+
+    monkeypatch.setattr(nh.VGG19Features, "features", poisoned)
+    with pytest.warns(RuntimeWarning, match="loss became nan"):
+        result = tiled_style_transfer(content128, style64, **SETTINGS)
+    assert calls["poisoned"] and result.recoveries >= 1
+    assert result.steps == SETTINGS["steps"] and torch.isfinite(result.image).all()
