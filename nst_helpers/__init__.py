@@ -26,6 +26,7 @@ from .canvas.parameterizations import FourierImage, Parameterization, PixelImage
 from .core.devices import default_device
 from .core.images import ImageLoadError, load_image, resize, save_image, to_pil
 from .core.losses import content_loss, gram_matrix, style_loss, tv_loss
+from .core.measures import colour_distance, high_frequency_energy, periodic_energy, reference_losses
 from .core.validation import check_image
 from .core.vgg import LayerInfo, VGG19Features, format_layer_table, get_extractor, layer_names, layer_table
 from .core.weights import WeightsError
@@ -39,6 +40,7 @@ from .methods.reconstruction import reconstruct_content, start_image, synthesize
 from .methods.setup import initial_image
 from .methods.styles import split_masks
 from .notebook.animation import FrameRecorder, gif_image, save_gif
+from .notebook.claims import ClaimError, claim, describe_change, relative_change
 from .notebook.runmode import choose, quick_mode
 from .optimization import objectives
 from .optimization.loop import OptimizationResult, StopOptimization, optimize
@@ -77,16 +79,16 @@ def __dir__() -> list[str]:
 
 
 __all__ = [
-    "ADAIN_STYLE_LAYERS", "FourierImage", "FrameRecorder", "GATYS_CONTENT_LAYERS",
+    "ADAIN_STYLE_LAYERS", "ClaimError", "FourierImage", "FrameRecorder", "GATYS_CONTENT_LAYERS",
     "GATYS_STYLE_LAYERS", "ImageLoadError", "LayerInfo", "MemoryEstimateError", "Objective", "OptimizationPanel",
     "OptimizationResult", "PRESETS", "Parameterization", "PixelImage", "StopOptimization", "TransferSettings", "VGG19Features",
     "WeightsError", "adain", "adain_transfer", "best_style_transfer", "channel_mean_std", "channel_objective",
-    "check_fits", "check_image", "checks", "choose", "colour", "content_loss", "deepdream", "default_device",
+    "check_fits", "check_image", "checks", "choose", "claim", "colour_distance", "colour", "content_loss", "deepdream", "default_device", "describe_change",
     "estimate_transfer_memory", "feature_mosaic", "format_layer_table", "get_extractor", "gif_image",
-    "gram_heatmap", "gram_matrix", "initial_image", "layer_names", "layer_objective", "layer_picker",
+    "gram_heatmap", "gram_matrix", "high_frequency_energy", "initial_image", "layer_names", "layer_objective", "layer_picker",
     "layer_table", "load_image", "log_slider", "match_histogram", "mean_std_loss", "multiscale_transfer",
-    "objectives", "octave_sizes", "optimize", "patch_transfer", "plot_losses", "preserve_colour", "quick_mode",
-    "reconstruct_content", "resize", "save_gif", "save_image", "schedules", "seam_score", "show_filters",
+    "objectives", "octave_sizes", "optimize", "patch_transfer", "periodic_energy", "plot_losses", "preserve_colour", "quick_mode",
+    "reconstruct_content", "reference_losses", "relative_change", "resize", "save_gif", "save_image", "schedules", "seam_score", "show_filters",
     "show_images", "split_masks", "start_image", "style_loss", "style_transfer", "styles",
     "synthesize_texture", "tiled_style_transfer", "to_pil", "transfer_with", "transforms", "tv_loss", "visualize",
 ]
