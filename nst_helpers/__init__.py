@@ -6,12 +6,12 @@ The folders are the layers, each importing only from those below it (checked by
 import-linter, see pyproject.toml):
 
     classroom      checks of the learner's functions, student versions, grading
-    notebook, cli  widgets, figures, GIFs, quick mode | the nst-transfer command
+    notebook, cli  widgets, figures, GIFs, quick mode, claims | the nst-transfer command
     recipes        multiscale, tiling, colour, presets
-    methods        gatys, reconstruction, featurevis, deepdream, adain, patches, styles
-    optimization   the loop, memory estimates
+    methods        setup (shared by gatys, adain, patches), reconstruction, featurevis, deepdream, styles
+    optimization   objectives, the loop, optimizers, memory estimates
     canvas         parameterizations, transforms, schedules
-    core           images, devices, weights, vgg, losses, validation
+    core           images, devices, weights, vgg, losses, measures, validation
 
 Everything a notebook needs is importable from here. The widget and plotting names (and
 `checks`) load on first use, so `import nst_helpers` does not import ipywidgets or matplotlib.
@@ -26,7 +26,8 @@ from .canvas.parameterizations import FourierImage, Parameterization, PixelImage
 from .core.devices import default_device
 from .core.images import ImageLoadError, load_image, resize, save_image, to_pil
 from .core.losses import content_loss, gram_matrix, style_loss, tv_loss
-from .core.measures import colour_distance, high_frequency_energy, periodic_energy, reference_losses
+from .core.measures import (colour_distance, high_frequency_energy, periodic_energy, reference_content_loss,
+                            reference_losses, reference_style_loss)
 from .core.validation import check_image
 from .core.vgg import LayerInfo, VGG19Features, format_layer_table, get_extractor, layer_names, layer_table
 from .core.weights import WeightsError
@@ -88,7 +89,7 @@ __all__ = [
     "gram_heatmap", "gram_matrix", "high_frequency_energy", "initial_image", "layer_names", "layer_objective", "layer_picker",
     "layer_table", "load_image", "log_slider", "match_histogram", "mean_std_loss", "multiscale_transfer",
     "objectives", "octave_sizes", "optimize", "patch_transfer", "periodic_energy", "plot_losses", "preserve_colour", "quick_mode",
-    "reconstruct_content", "reference_losses", "relative_change", "resize", "save_gif", "save_image", "schedules", "seam_score", "show_filters",
+    "reconstruct_content", "reference_content_loss", "reference_losses", "reference_style_loss", "relative_change", "resize", "save_gif", "save_image", "schedules", "seam_score", "show_filters",
     "show_images", "split_masks", "start_image", "style_loss", "style_transfer", "styles",
     "synthesize_texture", "tiled_style_transfer", "to_pil", "transfer_with", "transforms", "tv_loss", "visualize",
 ]

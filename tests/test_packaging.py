@@ -148,6 +148,53 @@ def test_notebook_is_committed_executed_small_and_framed(path):
         assert checked and all(c.outputs for c in checked), "deterministic cells are marked and have output"
 
 
+#: Notebooks whose prose has been checked against their own figures (issue 14): every experiment
+#: section is tagged and claims what it shows in code. The others join as they are rewritten.
+CLAIMS_CHECKED = ["05_texture_synthesis"]
+
+
+def experiment_sections(nb) -> list[list]:
+    """The cells of each section whose heading cell is tagged `experiment`, up to the next heading."""
+    sections, current = [], None
+    for cell in nb.cells:
+        is_heading = cell.cell_type == "markdown" and cell.source.lstrip().startswith("## ")
+        if is_heading:
+            current = [cell] if "experiment" in cell.metadata.get("tags", []) else None
+            if current is not None:
+                sections.append(current)
+        elif current is not None:
+            current.append(cell)
+    return sections
+
+
+@pytest.mark.parametrize("name", CLAIMS_CHECKED)
+def test_every_experiment_section_claims_what_it_shows_and_every_claim_held(name):
+    import nbformat
+
+    nb = nbformat.read(ROOT / "notebooks" / f"{name}.ipynb", as_version=4)
+    sections = experiment_sections(nb)
+    assert sections, f"{name}: no heading cell is tagged 'experiment'"
+    for cells in sections:
+        claims = [c for c in cells if c.cell_type == "code" and "nh.claim(" in c.source]
+        assert claims, f"{name}: the section {cells[0].source.splitlines()[0]!r} makes no nh.claim"
+        printed = "".join(o.get("text", "") for c in claims for o in c.outputs if o.output_type == "stream")
+        assert "✓ claim:" in printed, f"{name}: {cells[0].source.splitlines()[0]!r} was not run at full size"
+    text = "".join(o.get("text", "") + str(o.get("evalue", "")) for c in nb.cells if c.cell_type == "code"
+                   for o in c.outputs)
+    assert "claim failed" not in text and "not checked at quick size" not in text
+    assert "NBVAL_" not in "".join(c.source for c in nb.cells), "use nbval's cell tags, not comments"
+
+
+def test_the_section_finder_sees_tagged_headings_only():
+    from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
+
+    tagged = new_markdown_cell("## A")
+    tagged.metadata["tags"] = ["experiment"]
+    nb = new_notebook(cells=[tagged, new_code_cell("x"), new_markdown_cell("## B"), new_code_cell("y"),
+                             new_markdown_cell("text")])
+    assert [[c.source for c in s] for s in experiment_sections(nb)] == [["## A", "x"]]
+
+
 def test_student_versions_are_up_to_date():
     from nst_helpers.classroom.assignments import check_up_to_date
 

@@ -4,8 +4,9 @@ A claim should not rest on the very loss a run just minimized (a run with other 
 layers minimized another one). These measures are fixed: the same network, layers and
 precision whatever the run used.
 
-- reference_losses: content and style loss under one fixed fp32 VGG19 (original weights,
-  average pooling, Gatys' layers), each layer's loss divided by its target's mean square;
+- reference_losses (reference_content_loss, reference_style_loss): content and style loss under
+  one fixed fp32 VGG19 (original weights, average pooling, Gatys' layers), each layer's loss
+  divided by its target's mean square;
 - high_frequency_energy: the share of the image's spectral energy above a cut-off frequency;
 - colour_distance: how far two images' colours are apart (CIELAB a*b* means and spreads);
 - periodic_energy: how much a grid of period p (tile seams, checkerboards) stands out.
@@ -25,27 +26,42 @@ REFERENCE_CONTENT_LAYERS = ("relu4_2",)
 REFERENCE_STYLE_LAYERS = ("relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1")
 
 
-def reference_losses(image: torch.Tensor, content: torch.Tensor, style: torch.Tensor) -> dict[str, float]:
-    """{"content": ..., "style": ...} of `image` against `content` and `style`, all (1, 3, H, W) in [0, 1]
-    (the style may have another size), under the fixed reference: original VGG19, avg pooling, fp32
-    on the CPU. Each layer's mean squared difference is divided by the target's mean square and the
-    layers are averaged, so 0 is a perfect match and 1 is as far as an all-zero answer."""
-    for tensor, name in ((image, "image"), (content, "content"), (style, "style")):
-        check_image(tensor, name)
+def _relative(a: torch.Tensor, b: torch.Tensor) -> float:
+    return ((a - b).pow(2).mean() / b.pow(2).mean().clamp_min(1e-12)).item()
+
+
+def reference_style_loss(image: torch.Tensor, style: torch.Tensor) -> float:
+    """How far `image`'s Gram matrices are from `style`'s, both (1, 3, H, W) in [0, 1] (sizes may
+    differ), under the fixed reference (original VGG19, avg pooling, fp32, CPU) at Gatys' five
+    layers: each layer's mean squared difference over the target's mean square, averaged."""
+    check_image(image, "image")
+    check_image(style, "style")
+    vgg = get_extractor("original", "avg", "cpu", "fp32")
+    with torch.no_grad():
+        mine = vgg.features(image.detach().cpu(), REFERENCE_STYLE_LAYERS)
+        theirs = vgg.features(style.detach().cpu(), REFERENCE_STYLE_LAYERS)
+    return float(np.mean([_relative(gram_matrix(mine[k]), gram_matrix(theirs[k])) for k in REFERENCE_STYLE_LAYERS]))
+
+
+def reference_content_loss(image: torch.Tensor, content: torch.Tensor) -> float:
+    """How far `image`'s relu4_2 features are from `content`'s (same shape (1, 3, H, W) in [0, 1])
+    under the fixed reference: mean squared difference over the target's mean square."""
+    check_image(image, "image")
+    check_image(content, "content")
     if image.shape != content.shape:
         raise ValueError(f"image: shape {tuple(image.shape)} differs from the content's {tuple(content.shape)}")
     vgg = get_extractor("original", "avg", "cpu", "fp32")
-    layers = [*REFERENCE_CONTENT_LAYERS, *REFERENCE_STYLE_LAYERS]
     with torch.no_grad():
-        mine = vgg.features(image.detach().cpu(), layers)
+        mine = vgg.features(image.detach().cpu(), REFERENCE_CONTENT_LAYERS)
         photo = vgg.features(content.detach().cpu(), REFERENCE_CONTENT_LAYERS)
-        painting = vgg.features(style.detach().cpu(), REFERENCE_STYLE_LAYERS)
+    return float(np.mean([_relative(mine[k], photo[k]) for k in REFERENCE_CONTENT_LAYERS]))
 
-        def relative(a: torch.Tensor, b: torch.Tensor) -> float:
-            return ((a - b).pow(2).mean() / b.pow(2).mean().clamp_min(1e-12)).item()
-        content_loss = np.mean([relative(mine[k], photo[k]) for k in REFERENCE_CONTENT_LAYERS])
-        style_loss = np.mean([relative(gram_matrix(mine[k]), gram_matrix(painting[k])) for k in REFERENCE_STYLE_LAYERS])
-    return {"content": float(content_loss), "style": float(style_loss)}
+
+def reference_losses(image: torch.Tensor, content: torch.Tensor, style: torch.Tensor) -> dict[str, float]:
+    """{"content": reference_content_loss, "style": reference_style_loss} of a transfer's result:
+    0 is a perfect match, 1 is as far as an all-zero answer. The fixed yardstick, whatever
+    network, layers or precision the run itself used."""
+    return {"content": reference_content_loss(image, content), "style": reference_style_loss(image, style)}
 
 
 def _power_spectrum(image: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:

@@ -53,6 +53,18 @@ def check_number(value: object, name: str, above: float = 0.0) -> float:
     return float(value)
 
 
+def check_choice(value: object, name: str, choices: Sequence[object]) -> None:
+    """Raise ValueError unless `value` is one of `choices`."""
+    if isinstance(value, torch.Tensor) or value not in tuple(choices):
+        raise ValueError(f"{name} must be one of {tuple(choices)}, got {value!r}")
+
+
+def check_callback(callback: object) -> None:
+    """Raise ValueError unless `callback` is None or a function callback(step, image, losses)."""
+    if callback is not None and not callable(callback):
+        raise ValueError(f"callback must be a function callback(step, image, losses), got {type(callback).__name__}")
+
+
 def check_steps(steps: int) -> None:
     """Raise ValueError unless `steps` is a positive integer."""
     check_int(steps, "steps", 1)

@@ -22,6 +22,8 @@ TORCHVISION_MEAN = (0.485, 0.456, 0.406)
 TORCHVISION_STD = (0.229, 0.224, 0.225)
 _POOL_AFTER = {"conv1_2": "pool1", "conv2_2": "pool2", "conv3_4": "pool3", "conv4_4": "pool4"}
 
+POOLINGS = ("avg", "max")
+
 
 def layer_names() -> list[str]:
     """All layer names in forward order: conv1_1, relu1_1, conv1_2, relu1_2, pool1, ..., relu5_4."""
@@ -62,8 +64,8 @@ class VGG19Features(nn.Module):
                  device: str | torch.device | None = None, precision: str = "auto",
                  preprocessing: str | None = None) -> None:
         super().__init__()
-        if pooling not in ("avg", "max"):
-            raise ValueError(f"pooling must be 'avg' or 'max', got {pooling!r}")
+        if pooling not in POOLINGS:
+            raise ValueError(f"pooling must be one of {POOLINGS}, got {pooling!r}")
         loaded = load_weights(weights, preprocessing)
         self.device = resolve_device(device)
         self.precision = resolve_precision(precision, self.device)

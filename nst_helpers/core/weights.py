@@ -180,6 +180,17 @@ def load_torchvision(download: bool = True) -> LoadedWeights:
     return LoadedWeights(loaded.state_dict, "torchvision", f"torchvision VGG19_Weights.IMAGENET1K_V1, from {path}")
 
 
+def check_weights_choice(weights: str | os.PathLike) -> None:
+    """Raise WeightsError (a ValueError) unless `weights` is "original", "torchvision" or an existing
+    file; cheap, so a bad choice fails before anything is loaded."""
+    if weights in ("original", "torchvision"):
+        return
+    if not isinstance(weights, (str, os.PathLike)):
+        raise WeightsError(f"weights must be 'original', 'torchvision' or a file path, got {weights!r}")
+    if not Path(weights).is_file():
+        raise WeightsError(f"{weights}: weights file not found")
+
+
 def load_weights(weights: str | os.PathLike = "original", preprocessing: str | None = None) -> LoadedWeights:
     """Resolve ``"original"``, ``"torchvision"`` or a file path to verified canonical weights."""
     if preprocessing not in (None, "caffe", "torchvision"):

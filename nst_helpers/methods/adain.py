@@ -18,7 +18,7 @@ from ..core.validation import Layers, check_features, layer_weights
 from ..optimization import objectives
 from ..optimization.loop import Callback, OptimizationResult
 from ..optimization.objectives import Objective
-from .setup import check_transfer_settings, prepare_transfer, run_transfer
+from .setup import TransferSettings, check_inputs, prepare_transfer, run_transfer
 
 #: Added to the variance before the square root, so that a constant channel has std sqrt(EPS), not 0.
 EPS = 1e-5
@@ -114,19 +114,21 @@ def adain_transfer(content: torch.Tensor, style: torch.Tensor, *, layer: str = "
     weights, pooling, device, precision: the VGG19 to use, as for style_transfer.
     Returns an OptimizationResult (.image (1, 3, H, W) in [0, 1], .history per term).
     """
-    style_weight, tv_weight = check_transfer_settings(content, [style], steps, optimizer,
-                                                      {"style_weight": style_weight, "tv_weight": tv_weight})
+    settings = TransferSettings(style_weight=style_weight, tv_weight=tv_weight, optimizer=optimizer, lr=lr,
+                                init=init, seed=seed, device=device, weights=weights, pooling=pooling,
+                                precision=precision)  # every choice checked before any work
+    check_inputs(content, [style], steps)
     alpha = check_alpha(alpha)
     target_w = layer_weights([layer], "layer")
     style_w = layer_weights(style_layers, "style_layers")
-    setup = prepare_transfer(content, [style], [layer, *style_w], init=init, seed=seed, device=device,
-                             weights=weights, pooling=pooling, precision=precision, optimizer=optimizer)
+    setup = prepare_transfer(content, [style], [layer, *style_w], settings)
     with torch.no_grad():
         content_features = setup.extractor.features(setup.content, [layer])[layer]
         style_features = setup.extractor.features(setup.styles[0], setup.layers)
         target = {layer: alpha * adain(content_features, style_features[layer]) + (1 - alpha) * content_features}
         style_stats = {name: channel_mean_std(style_features[name]) for name in style_w}
-    objective = (objectives.content(target, target_w) + style_weight * mean_std_objective(style_stats, style_w)
-                 + tv_weight * objectives.tv())
-    return run_transfer(setup, objective, steps, lr=lr, callback=callback, callback_every=callback_every,
+    objective = (objectives.content(target, target_w)
+                 + settings.style_weight * mean_std_objective(style_stats, style_w)
+                 + settings.tv_weight * objectives.tv())
+    return run_transfer(setup, objective, steps, callback=callback, callback_every=callback_every,
                         progress=progress, desc="AdaIN transfer")

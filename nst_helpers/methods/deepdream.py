@@ -5,6 +5,11 @@ of one channel): every pattern the layer half-recognizes gets stronger. The clas
 adds three tricks, all here: a random roll (jitter) before each step, a gradient normalized
 by its mean absolute value, and an image pyramid (octaves) that dreams small first and
 carries the dreamed detail up to each larger size.
+
+`ascent_step` writes one step out by hand (what notebook 08's exercise asks for, and the
+reference its check compares with); `deepdream` runs the same step through `optimize` (minus
+the activation objective, NormalizedGradient, the jitter as a transform), which a test keeps
+equal to ascent_step.
 """
 from __future__ import annotations
 
@@ -16,7 +21,7 @@ import torch
 import torch.nn.functional as F
 
 from ..core.images import MIN_SIDE, resize
-from ..core.validation import check_image, check_int, check_number
+from ..core.validation import check_callback, check_image, check_int, check_number
 from ..core.vgg import VGG19Features, check_layers, get_extractor, layer_table
 from ..optimization import objectives
 from ..optimization.loop import Callback, OptimizationResult, optimize
@@ -77,8 +82,7 @@ def _check_arguments(image: torch.Tensor, layer: str, channel: int | None, octav
     check_int(steps_per_octave, "steps_per_octave", 1)
     check_number(step_size, "step_size")
     check_int(jitter, "jitter", 0)
-    if callback is not None and not callable(callback):
-        raise ValueError(f"callback must be a function callback(step, image, losses), got {type(callback).__name__}")
+    check_callback(callback)
     smallest = octave_sizes(*image.shape[-2:], octaves, octave_scale)[0]
     if min(smallest) < MIN_SIDE:
         raise ValueError(f"octaves: the smallest octave would be {smallest[1]}x{smallest[0]} px, below VGG19's "
@@ -128,13 +132,12 @@ def deepdream(image: torch.Tensor, layer: str, *, channel: int | None = None, oc
             detail = F.interpolate(detail, size=size, mode="bilinear", align_corners=False)
         dream = base if detail is None else (base + detail).clamp(0, 1)
 
-        def report(step: int, image: torch.Tensor, losses: Mapping[str, float], offset: int = done) -> None:
-            callback(offset + step, image if image.shape[-2:] == (height, width) else resize(image, (height, width)),
-                     losses)
+        def at_full_size(step: int, image: torch.Tensor, losses: Mapping[str, float]) -> None:
+            callback(step, image if image.shape[-2:] == (height, width) else resize(image, (height, width)), losses)
         result = optimize(objective, dream, steps_per_octave, extractor=extractor, transform=roll,
                           optimizer=NormalizedGradient, lr=step_size, divergence_guard=False, keep="last",
-                          callback=report if callback is not None else None, callback_every=1, progress=progress,
-                          desc=f"dreaming {layer}, octave {k + 1}/{len(sizes)}")
+                          callback=at_full_size if callback is not None else None, callback_every=1,
+                          step_offset=done, progress=progress, desc=f"dreaming {layer}, octave {k + 1}/{len(sizes)}")
         dream, done = result.image, done + result.steps
         recoveries, messages = recoveries + result.recoveries, messages + result.messages
         for key, values in result.history.items():

@@ -7,75 +7,21 @@ it is made; coarse to fine, the presets and the tiled pass hand that object on, 
 """
 from __future__ import annotations
 
-import dataclasses
 import os
-from dataclasses import dataclass
 from typing import Sequence
 
 import torch
 
 from ..canvas.parameterizations import Parameterization
-from ..core.losses import KINDS
-from ..core.validation import Layers, check_int, check_weight, layer_weights
+from ..core.validation import Layers, layer_weights
 from ..optimization import objectives
 from ..optimization.loop import Callback, OptimizationResult, Transform
-from ..optimization.optimizers import check_lr
-from .setup import INITS, check_parameterization, check_transfer_settings, prepare_transfer, run_transfer
+from .setup import (CONTENT_WEIGHT, DEFAULT, GATYS_CONTENT_LAYERS, GATYS_STYLE_LAYERS, STYLE_WEIGHT, TV_WEIGHT,
+                    TransferSettings, check_inputs, check_parameterization, prepare_transfer, run_transfer)
 from .styles import as_style_list, blend_weights, check_masks, style_targets, styles_objective
 
-GATYS_CONTENT_LAYERS = ("relu4_2",)
-GATYS_STYLE_LAYERS = ("relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1")
-POOLINGS = ("avg", "max")
-PRECISIONS = ("auto", "fp32", "bf16")
-
-
-@dataclass(frozen=True)
-class TransferSettings:
-    """Every choice of a style transfer besides the images and the number of steps.
-
-    Made once and checked when made (a bad value is a one-line ValueError naming it); change
-    one with .replace(name=value). The defaults are style_transfer's: the loss weights were
-    tuned on Tübingen x The Starry Night at 256 px.
-    """
-
-    content_layers: Layers = GATYS_CONTENT_LAYERS
-    style_layers: Layers = GATYS_STYLE_LAYERS
-    content_weight: float = 1.0
-    style_weight: float = 100.0
-    tv_weight: float = 3e4
-    loss_kind: str = "mse"
-    optimizer: str = "lbfgs"
-    lr: float | None = None
-    init: str | torch.Tensor = "content"
-    seed: int = 0
-    device: str | torch.device | None = None
-    weights: str | os.PathLike = "original"
-    pooling: str = "avg"
-    precision: str = "auto"
-
-    def __post_init__(self) -> None:
-        layer_weights(self.content_layers, "content_layers")
-        layer_weights(self.style_layers, "style_layers")
-        for name in ("content_weight", "style_weight", "tv_weight"):
-            object.__setattr__(self, name, check_weight(getattr(self, name), name))
-        for name, value, choices in (("loss_kind", self.loss_kind, KINDS), ("optimizer", self.optimizer, ("lbfgs", "adam")),
-                                     ("pooling", self.pooling, POOLINGS), ("precision", self.precision, PRECISIONS)):
-            if value not in choices:
-                raise ValueError(f"{name} must be one of {choices}, got {value!r}")
-        if self.lr is not None:
-            check_lr(self.lr, self.optimizer)
-        if not isinstance(self.init, torch.Tensor) and self.init not in INITS:
-            raise ValueError(f"init must be one of {INITS} or an image tensor, got {self.init!r}")
-        check_int(self.seed, "seed", 0)
-
-    def replace(self, **changes: object) -> TransferSettings:
-        """A copy with some choices changed (checked again)."""
-        return dataclasses.replace(self, **changes)
-
-
-DEFAULT = TransferSettings()
-#: The default loss weights (see TransferSettings).
-CONTENT_WEIGHT, STYLE_WEIGHT, TV_WEIGHT = DEFAULT.content_weight, DEFAULT.style_weight, DEFAULT.tv_weight
+__all__ = ["CONTENT_WEIGHT", "DEFAULT", "GATYS_CONTENT_LAYERS", "GATYS_STYLE_LAYERS", "STYLE_WEIGHT", "TV_WEIGHT",
+           "TransferSettings", "style_transfer", "transfer_with"]
 
 
 def style_transfer(content: torch.Tensor, style: torch.Tensor | Sequence[torch.Tensor], *,
@@ -121,14 +67,15 @@ def transfer_with(settings: TransferSettings, content: torch.Tensor, style: torc
                   steps: int = 300, style_blend: Sequence[float] | None = None,
                   style_masks: Sequence[torch.Tensor] | None = None, parameterization: str | Parameterization = "pixels",
                   transform: Transform | None = None, callback: Callback | None = None, callback_every: int = 10,
-                  progress: bool = True) -> OptimizationResult:
+                  step_offset: int = 0, progress: bool = True) -> OptimizationResult:
     """style_transfer with its choices given as one TransferSettings (already checked); the images
-    and the other arguments are checked here. Coarse to fine, the presets and the tiled pass use it."""
+    and the other arguments are checked here. Coarse to fine, the presets and the tiled pass use it
+    (step_offset: steps already done by an earlier part of the run, for the callback's count)."""
     if not isinstance(settings, TransferSettings):
         raise ValueError(f"settings: expected a TransferSettings, got {type(settings).__name__}")
     s = settings
     styles = as_style_list(style)
-    check_transfer_settings(content, styles, steps, s.optimizer, {})
+    check_inputs(content, styles, steps)
     blend = blend_weights(style_blend, len(styles))
     masks = check_masks(style_masks, len(styles), *content.shape[-2:])
     check_parameterization(parameterization)
@@ -136,13 +83,12 @@ def transfer_with(settings: TransferSettings, content: torch.Tensor, style: torc
         raise ValueError(f"transform must be a function image -> image, got {type(transform).__name__}")
     content_w = layer_weights(s.content_layers, "content_layers")
     style_w = layer_weights(s.style_layers, "style_layers")
-    setup = prepare_transfer(content, styles, [*content_w, *style_w], init=s.init, seed=s.seed, device=s.device,
-                             weights=s.weights, pooling=s.pooling, precision=s.precision, optimizer=s.optimizer)
+    setup = prepare_transfer(content, styles, [*content_w, *style_w], s)
     with torch.no_grad():
         content_targets = setup.extractor.features(setup.content, content_w)
     targets = style_targets(setup.extractor, setup.styles, blend, style_w, masks)
     objective = (s.content_weight * objectives.content(content_targets, content_w, s.loss_kind)
                  + s.style_weight * styles_objective(targets, style_w, s.loss_kind)
                  + s.tv_weight * objectives.tv())
-    return run_transfer(setup, objective, steps, lr=s.lr, transform=transform, parameterization=parameterization,
-                        callback=callback, callback_every=callback_every, progress=progress)
+    return run_transfer(setup, objective, steps, transform=transform, parameterization=parameterization,
+                        callback=callback, callback_every=callback_every, step_offset=step_offset, progress=progress)

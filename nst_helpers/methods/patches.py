@@ -19,7 +19,7 @@ from ..optimization import objectives
 from ..optimization.loop import Callback, OptimizationResult
 from ..optimization.memory import layer_shapes
 from ..optimization.objectives import Objective
-from .setup import check_transfer_settings, prepare_transfer, run_transfer
+from .setup import TransferSettings, check_inputs, prepare_transfer, run_transfer
 
 PATCH_STYLE_LAYERS = ("relu3_1", "relu4_1")
 #: Keeps a style patch's norm away from 0 when normalizing it (features are >= 0 after a ReLU).
@@ -136,22 +136,23 @@ def patch_transfer(content: torch.Tensor, style: torch.Tensor, *, style_layers: 
     weights, pooling, device, precision: the VGG19 to use, as for style_transfer.
     Returns an OptimizationResult (.image (1, 3, H, W) in [0, 1], .history per term).
     """
-    content_weight, style_weight, tv_weight = check_transfer_settings(
-        content, [style], steps, optimizer,
-        {"content_weight": content_weight, "style_weight": style_weight, "tv_weight": tv_weight})
+    settings = TransferSettings(content_weight=content_weight, style_weight=style_weight, tv_weight=tv_weight,
+                                optimizer=optimizer, lr=lr, init=init, seed=seed, device=device, weights=weights,
+                                pooling=pooling, precision=precision)  # every choice checked before any work
+    check_inputs(content, [style], steps)
     content_w = layer_weights([content_layer], "content_layer")
     style_w = layer_weights(style_layers, "style_layers")
     patch_size = check_int(patch_size, "patch_size", 1)
     max_patches = check_int(max_patches, "max_patches", 1)
     for image, name in ((content, "content"), (style, "style")):
         _check_patches_fit(image, name, style_w, patch_size)
-    setup = prepare_transfer(content, [style], [content_layer, *style_w], init=init, seed=seed, device=device,
-                             weights=weights, pooling=pooling, precision=precision, optimizer=optimizer)
+    setup = prepare_transfer(content, [style], [content_layer, *style_w], settings)
     with torch.no_grad():
         content_target = setup.extractor.features(setup.content, [content_layer])
         style_features = setup.extractor.features(setup.styles[0], style_w)
         patches = {name: style_patches_of(style_features[name], patch_size, max_patches, seed) for name in style_w}
-    objective = (content_weight * objectives.content(content_target, content_w)
-                 + style_weight * patch_objective(patches, style_w, patch_size) + tv_weight * objectives.tv())
-    return run_transfer(setup, objective, steps, lr=lr, callback=callback, callback_every=callback_every,
+    objective = (settings.content_weight * objectives.content(content_target, content_w)
+                 + settings.style_weight * patch_objective(patches, style_w, patch_size)
+                 + settings.tv_weight * objectives.tv())
+    return run_transfer(setup, objective, steps, callback=callback, callback_every=callback_every,
                         progress=progress, desc="patch transfer")

@@ -16,7 +16,7 @@ import torch
 from tqdm.auto import tqdm
 
 from ..canvas.parameterizations import Parameterization, PixelImage
-from ..core.validation import check_steps
+from ..core.validation import check_callback, check_int, check_steps
 from ..core.vgg import VGG19Features
 from .objectives import Objective
 from .optimizers import OptimizerChoice, check_lr, check_optimizer, make_optimizer
@@ -52,7 +52,8 @@ class _Diverged(_NonFinite):
 
 @dataclass
 class OptimizationResult:
-    """image: (1, 3, H, W) in [0, 1], the best iterate (or the last, for keep="last").
+    """image: (1, 3, H, W) in [0, 1], the best iterate (or the last, for keep="last"; best_loss is
+    still the lowest loss seen, which may belong to an earlier image).
     history: {"total", each term: one float per step}. stages: for runs made of several
     optimizations (octaves, coarse to fine, base and tiled pass), the image at the end of each."""
 
@@ -75,6 +76,9 @@ def as_loss_function(objective: Objective | LossFunction, extractor: VGG19Featur
         if not callable(objective):
             raise ValueError(f"objective must be an Objective or a function image -> {{name: loss}}, "
                              f"got {type(objective).__name__}")
+        if extractor is not None or transform is not None:
+            raise ValueError("extractor and transform apply to an Objective; a plain loss function takes "
+                             "the image and does its own feature extraction and transforms")
         return objective
     layers = objective.layers
     if layers and extractor is None:
@@ -95,7 +99,7 @@ def optimize(objective: Objective | LossFunction, init: torch.Tensor | Parameter
              optimizer: OptimizerChoice = "lbfgs", lr: float | None = None, callback: Callback | None = None,
              callback_every: int = 10, progress: bool = True, desc: str = "optimizing",
              max_recoveries: int = 10, divergence_guard: bool | None = None,
-             keep: str = "best") -> OptimizationResult:
+             keep: str = "best", step_offset: int = 0) -> OptimizationResult:
     """Minimize the sum of the objective's terms over the image for `steps` steps.
 
     objective: an Objective (its terms see ``extractor.features`` of ``transform(image)``; TV-like
@@ -103,6 +107,8 @@ def optimize(objective: Objective | LossFunction, init: torch.Tensor | Parameter
     init: an image (1, 3, H, W) in [0, 1], optimized pixel by pixel, or any Parameterization.
     optimizer: "lbfgs" (torch.optim.LBFGS, one evaluation per step), "adam", or a factory
         (params, lr) -> torch.optim.Optimizer such as optimizers.NormalizedGradient (give `lr`).
+    step_offset: steps already done by earlier parts of a longer run (octaves, sizes, a base
+        pass): the callback and the messages count on from there.
     A loss function may backpropagate parts of its loss itself (the tiled pass does, tile by
     tile) and return them detached; the loop backpropagates whatever still has a graph.
     Pixels are clamped to [0, 1] after every step. A NaN/inf loss or gradient, or a loss
@@ -120,8 +126,8 @@ def optimize(objective: Objective | LossFunction, init: torch.Tensor | Parameter
     lr = check_lr(lr, optimizer)
     if isinstance(callback_every, bool) or not isinstance(callback_every, int) or callback_every <= 0:
         raise ValueError(f"callback_every must be a positive integer, got {callback_every!r}")
-    if callback is not None and not callable(callback):
-        raise ValueError(f"callback must be a function callback(step, image, losses), got {type(callback).__name__}")
+    check_callback(callback)
+    check_int(step_offset, "step_offset", 0)
     if keep not in KEEP:
         raise ValueError(f"keep must be one of {KEEP}, got {keep!r}")
     loss_function = as_loss_function(objective, extractor, transform)
@@ -198,7 +204,7 @@ def optimize(objective: Objective | LossFunction, init: torch.Tensor | Parameter
                     for p, saved in zip(params, best_params):
                         p.copy_(saved)
                 if in_a_row > max_recoveries:
-                    note(f"step {step + 1}: loss is {bad.args[0]} again after {max_recoveries} "
+                    note(f"step {step_offset + step + 1}: loss is {bad.args[0]} again after {max_recoveries} "
                          "recoveries; stopping with the best image so far")
                     break
                 lr /= 2 if in_a_row == 1 else 10
@@ -206,7 +212,7 @@ def optimize(objective: Objective | LossFunction, init: torch.Tensor | Parameter
                 opt = make_optimizer(optimizer, params, lr)
                 fresh = optimizer == "lbfgs"
                 what = "jumped to" if isinstance(bad, _Diverged) else "became"
-                message = (f"step {step + 1}: loss {what} {bad.args[0]:.4g}; went back to the best image "
+                message = (f"step {step_offset + step + 1}: loss {what} {bad.args[0]:.4g}; went back to the best image "
                            f"(loss {best_loss:.4g}) and lowered the learning rate to {lr:.3g}")
                 if isinstance(bad, _Diverged):
                     messages.append(message)  # routine for L-BFGS: recorded, not shouted
@@ -221,10 +227,10 @@ def optimize(objective: Objective | LossFunction, init: torch.Tensor | Parameter
             bar.update(1)
             if callback is not None and (step % callback_every == 0 or step == steps):
                 with torch.no_grad():
-                    callback(step, param().detach(), dict(last))
+                    callback(step_offset + step, param().detach(), dict(last))
     except KeyboardInterrupt:
         interrupted = True
-        note(f"interrupted at step {step}; returning the {'best' if keep == 'best' else 'current'} image so far")
+        note(f"interrupted at step {step_offset + step}; returning the {'best' if keep == 'best' else 'current'} image so far")
     except StopOptimization:
         interrupted = True
     finally:

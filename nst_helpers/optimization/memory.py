@@ -139,13 +139,17 @@ def scaled_size(height: int, width: int, long_side: int) -> tuple[int, int]:
     return max(1, round(height * scale)), max(1, round(width * scale))
 
 
-def largest_long_side(height: int, width: int, layers: Iterable[str], available: int, **estimate_kwargs) -> int:
+def largest_long_side(height: int, width: int, layers: Iterable[str], available: int, *, precision: str = "fp32",
+                      optimizer: str = "lbfgs", style_size: tuple[int, int] | None = None) -> int:
     """The largest long side (a multiple of SIDE_STEP, at most the current one) whose transfer
-    fits in `available` bytes at this aspect ratio; 0 when none does."""
+    fits in `available` bytes at this aspect ratio; 0 when none does (settings as for
+    estimate_transfer_memory)."""
     layers = list(layers)
     top = max(height, width) // SIDE_STEP * SIDE_STEP
     for side in range(top, 0, -SIDE_STEP):
-        if estimate_transfer_memory(*scaled_size(height, width, side), layers, **estimate_kwargs) <= available:
+        size = scaled_size(height, width, side)
+        if estimate_transfer_memory(*size, layers, precision=precision, optimizer=optimizer,
+                                    style_size=style_size) <= available:
             return side
     return 0
 
@@ -163,13 +167,14 @@ def check_fits(height: int, width: int, layers: Iterable[str], *, device: str | 
     device = torch.device(device)
     precision = resolve_precision(precision, device)
     layers = list(layers)
-    kwargs = {"precision": precision, "optimizer": optimizer, "style_size": style_size}
-    need = estimate_transfer_memory(height, width, layers, **kwargs)
+    need = estimate_transfer_memory(height, width, layers, precision=precision, optimizer=optimizer,
+                                    style_size=style_size)
     if available is None:
         available = available_memory(device)
     if available is None or need <= available:
         return
-    side = largest_long_side(height, width, layers, available, **kwargs)
+    side = largest_long_side(height, width, layers, available, precision=precision, optimizer=optimizer,
+                             style_size=style_size)
     advice = (f"use a long side of {side} px or less (or the tiled pass: nh.tiled_style_transfer)"
               if side else f"not even a {SIDE_STEP} px long side fits; free some memory or use a smaller style image")
     raise MemoryEstimateError(f"{what}: a {width}x{height} transfer needs about {_human(need)} on {device.type} "

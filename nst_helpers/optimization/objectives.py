@@ -19,6 +19,7 @@ from typing import Callable, Iterable, Mapping
 import torch
 
 from ..core.losses import KINDS, content_loss, style_loss, tv_loss
+from ..core.validation import check_choice
 from ..core.vgg import check_layers
 
 Features = Mapping[str, torch.Tensor]
@@ -85,7 +86,7 @@ class Objective:
 def content(targets: Features, layer_weights: Mapping[str, float] | None = None, kind: str = "mse",
             name: str = "content") -> Objective:
     """distance(features, targets) over the target layers, weighted per layer (core.losses.content_loss)."""
-    _check_kind(kind)
+    check_choice(kind, "kind", KINDS)
     targets = dict(targets)
     return Objective.term(name, lambda features, _: content_loss(features, targets, layer_weights, kind), targets)
 
@@ -93,7 +94,7 @@ def content(targets: Features, layer_weights: Mapping[str, float] | None = None,
 def gram_style(target_grams: Features, layer_weights: Mapping[str, float] | None = None, kind: str = "mse",
                name: str = "style") -> Objective:
     """distance(Gram(features), target Gram) over the target layers (core.losses.style_loss)."""
-    _check_kind(kind)
+    check_choice(kind, "kind", KINDS)
     grams = dict(target_grams)
     return Objective.term(name, lambda features, _: style_loss(features, grams, layer_weights, kind), grams)
 
@@ -116,8 +117,3 @@ def activation(layer: str, channel: int | None = None, power: int = 1, name: str
             act = act[:, channel]
         return act.pow(power).mean()
     return Objective.term(name, mean_activation, [layer])
-
-
-def _check_kind(kind: str) -> None:
-    if kind not in KINDS:
-        raise ValueError(f"loss_kind must be one of {KINDS}, got {kind!r}")

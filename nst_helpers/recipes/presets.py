@@ -28,20 +28,21 @@ COARSE_FRACTION = 0.5
 
 def best_style_transfer(content: torch.Tensor, style: torch.Tensor | Sequence[torch.Tensor], *,
                         steps: int = 300, keep_colours: bool = False, settings: TransferSettings = PRESETS["best"],
+                        style_blend: Sequence[float] | None = None, style_masks: Sequence[torch.Tensor] | None = None,
                         callback: Callback | None = None, progress: bool = True) -> OptimizationResult:
     """Notebook 07's winners in one call: average pooling, ReLU outputs, content relu4_2, L-BFGS,
     MSE, a TV term (PRESETS["best"], or your `settings`), and coarse to fine (`steps` at half
     size, then `steps` at full size, from the content photo). keep_colours=True puts the
     content's colours back afterwards (colour.preserve_colour). content, style: (1, 3, H, W) RGB
-    in [0, 1]. Returns the full-size result.
+    in [0, 1]; style_blend, style_masks: as for style_transfer. Returns the full-size result.
     """
     check_image(content, "content")
     check_steps(steps)
     long_side = max(content.shape[-2:])
     coarse = max(16 * 2, int(long_side * COARSE_FRACTION) // 16 * 16)
     sizes = [coarse, long_side] if coarse < long_side else [long_side]
-    result = multiscale_transfer(content, style, sizes=sizes, steps=steps, settings=settings, callback=callback,
-                                 progress=progress)
+    result = multiscale_transfer(content, style, sizes=sizes, steps=steps, settings=settings, style_blend=style_blend,
+                                 style_masks=style_masks, callback=callback, progress=progress)
     if keep_colours:
         result.image = preserve_colour(result.image, resize(content, tuple(result.image.shape[-2:])).to(result.image))
     return result

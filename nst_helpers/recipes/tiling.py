@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import torch
 
+from ..core.devices import resolve_device
 from ..core.images import MIN_SIDE, resize
 from ..core.losses import content_loss, gram_matrix, style_loss, tv_loss
 from ..core.validation import check_image, check_int, layer_weights
@@ -55,8 +56,9 @@ def tiled_loss(extractor: VGG19Features, content: torch.Tensor, style_grams: dic
                content_w: dict[str, float], style_w: dict[str, float], weights: dict[str, float], *, tile: int,
                overlap: int, loss_kind: str, shift_tiles: bool, seed: int) -> LossFunction:
     """loss(image) for `optimize`: one sweep over tiles on a grid moved by a seeded random offset.
-    Each tile's content + style loss is backpropagated into the image's gradient at once (so
-    only one tile's activations are alive) and returned detached; TV keeps its graph."""
+    Each tile's content + style loss is backpropagated through a copy of the tile at once (so
+    only one tile's activations are alive), its gradient added into the image's, and the loss
+    returned detached; TV keeps its graph."""
     height, width = content.shape[-2:]
     needed = list(dict.fromkeys([*content_w, *style_w]))
     generator = torch.Generator().manual_seed(seed)
@@ -69,10 +71,14 @@ def tiled_loss(extractor: VGG19Features, content: torch.Tensor, style_grams: dic
                 share = (y1 - y0) * (x1 - x0) / (height * width)  # tile losses add up to a whole-image one
                 with torch.no_grad():
                     targets = extractor.features(content[..., y0:y1, x0:x1], content_w)
-                features = extractor.features(image[..., y0:y1, x0:x1], needed)
+                piece = image.detach()[..., y0:y1, x0:x1].clone().requires_grad_(True)
+                features = extractor.features(piece, needed)
                 c = share * weights["content_weight"] * content_loss(features, targets, content_w, loss_kind)
                 s = share * weights["style_weight"] * style_loss(features, style_grams, style_w, loss_kind)
                 (c + s).backward()
+                if image.grad is None:
+                    image.grad = torch.zeros_like(image)
+                image.grad[..., y0:y1, x0:x1] += piece.grad
                 sums["content"] += c.detach()
                 sums["style"] += s.detach()
         return {**sums, "tv": weights["tv_weight"] * tv_loss(image)}
@@ -128,7 +134,8 @@ def tiled_style_transfer(content: torch.Tensor, style: torch.Tensor, *, base_siz
         return OptimizationResult(start, base.history, base.steps, base.best_loss, base.seconds, True,
                                   base.recoveries, base.messages, stages=[base.image])
 
-    extractor = get_extractor(settings.weights, settings.pooling, str(base.image.device), settings.precision)
+    extractor = get_extractor(settings.weights, settings.pooling, str(resolve_device(settings.device)),
+                              settings.precision)  # the base pass's network: the same cache key
     scale = max(height, width) / max(small.shape[-2:])
     style_at_scale = resize(style, max(MIN_SIDE, round(max(style.shape[-2:]) * scale)))
     style_grams = tiled_grams(extractor, style_at_scale.to(extractor.device), list(style_w), tile)
@@ -137,10 +144,8 @@ def tiled_style_transfer(content: torch.Tensor, style: torch.Tensor, *, base_siz
                       tile=tile, overlap=overlap, loss_kind=settings.loss_kind, shift_tiles=shift_tiles,
                       seed=settings.seed)
 
-    def report(step: int, image: torch.Tensor, losses: dict[str, float]) -> None:
-        callback(base.steps + step, image, losses)
     refined = optimize(loss, start, steps, optimizer="adam", lr=lr, divergence_guard=False, keep="last",
-                       callback=report if callback is not None else None, callback_every=callback_every,
+                       callback=callback, callback_every=callback_every, step_offset=base.steps,
                        progress=progress, desc="tiled refinement")
     refined.stages = [base.image, refined.image]
     refined.seconds += base.seconds

@@ -62,3 +62,11 @@ def test_log_loss_plot_leaves_zero_out_instead_of_stretching_the_axis():
     low, high = ax.get_ylim()
     assert low > 1.0 and high < 1e4  # a zero clamped to 1e-12 would pull the axis down 13 decades
     plt.close(ax.figure)
+
+
+def test_curves_on_top_of_each_other_stay_distinguishable():
+    same = [1.0, 0.5, 0.25]
+    ax = plot_losses({"a": same, "b": same, "c": same, "d": same, "e": same})
+    styles = [line.get_linestyle() for line in ax.lines]
+    assert len(set(styles[:4])) == 4 and styles[4] == styles[0]
+    assert len({line.get_color() for line in ax.lines}) == 5

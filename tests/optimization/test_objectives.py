@@ -42,7 +42,7 @@ def test_bad_objectives_are_one_line_errors():
         O.activation("relu9_1")
     with pytest.raises(ValueError, match="relu1_1 has channels 0..3, got 4"):
         O.activation("relu1_1", channel=4)(FEATURES, IMAGE)
-    with pytest.raises(ValueError, match="loss_kind must be one of"):
+    with pytest.raises(ValueError, match="kind must be one of"):
         O.content({"relu1_1": FEATURES["relu1_1"]}, kind="l3")
     with pytest.raises(TypeError):
         O.tv() + 1.0
