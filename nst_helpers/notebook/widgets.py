@@ -94,6 +94,13 @@ def _loss_png(history: Mapping[str, Sequence[float]], steps: Sequence[int] | Non
     return buffer.getvalue()
 
 
+def _short(value: Any) -> str:
+    """A control's value for a figure title: tuples as comma lists, numbers in 4 digits."""
+    if isinstance(value, (tuple, list)):
+        return "(" + ", ".join(map(str, value)) + ")"
+    return f"{value:.4g}" if isinstance(value, float) else str(value)
+
+
 def _one_line(error: BaseException) -> str:
     lines = str(error).strip().splitlines()
     return f"{type(error).__name__}: {lines[0]}" if lines else type(error).__name__
@@ -268,8 +275,8 @@ class OptimizationPanel:
         ax_image.axis("off")
         if any(result.history.values()):
             plot_losses(result.history, ax=ax_loss)
-        if self.title:
-            fig.suptitle(self.title)
+        settings = ", ".join(f"{name}={_short(value)}" for name, value in self.settings().items())
+        fig.suptitle(f"{self.title}: {settings}" if self.title else settings, fontsize=9)
         fig.tight_layout()
         plt.close(fig)
         return fig

@@ -70,3 +70,8 @@ def test_curves_on_top_of_each_other_stay_distinguishable():
     styles = [line.get_linestyle() for line in ax.lines]
     assert len(set(styles[:4])) == 4 and styles[4] == styles[0]
     assert len({line.get_color() for line in ax.lines}) == 5
+
+
+def test_a_curve_drawn_on_top_of_another_is_thinner():
+    ax = plot_losses({"a": [1.0, 0.5], "b": [1.0, 0.5]})
+    assert ax.lines[0].get_linewidth() > ax.lines[1].get_linewidth()
