@@ -16,12 +16,12 @@ from ..canvas.parameterizations import Parameterization
 from ..core.validation import Layers, layer_weights
 from ..optimization import objectives
 from ..optimization.loop import Callback, OptimizationResult, Transform
-from .setup import (CONTENT_WEIGHT, DEFAULT, GATYS_CONTENT_LAYERS, GATYS_STYLE_LAYERS, STYLE_WEIGHT, TV_WEIGHT,
+from .setup import (DEFAULT, GATYS_CONTENT_LAYERS, GATYS_STYLE_LAYERS,
                     TransferSettings, check_inputs, check_parameterization, prepare_transfer, run_transfer)
 from .styles import as_style_list, blend_weights, check_masks, style_targets, styles_objective
 
-__all__ = ["CONTENT_WEIGHT", "DEFAULT", "GATYS_CONTENT_LAYERS", "GATYS_STYLE_LAYERS", "STYLE_WEIGHT", "TV_WEIGHT",
-           "TransferSettings", "style_transfer", "transfer_with"]
+__all__ = ["DEFAULT", "GATYS_CONTENT_LAYERS", "GATYS_STYLE_LAYERS", "TransferSettings", "style_transfer",
+           "transfer_with"]
 
 
 def style_transfer(content: torch.Tensor, style: torch.Tensor | Sequence[torch.Tensor], *,

@@ -83,8 +83,6 @@ class TransferSettings:
 
 
 DEFAULT = TransferSettings()
-#: The default loss weights (see TransferSettings).
-CONTENT_WEIGHT, STYLE_WEIGHT, TV_WEIGHT = DEFAULT.content_weight, DEFAULT.style_weight, DEFAULT.tv_weight
 
 
 @dataclass
