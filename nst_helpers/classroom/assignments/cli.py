@@ -6,6 +6,7 @@ import sys
 from pathlib import Path
 
 from .grading import grade, summary
+from .session import Limits
 from .student_versions import build, out_of_date
 
 def build_parser() -> argparse.ArgumentParser:
@@ -17,13 +18,19 @@ def build_parser() -> argparse.ArgumentParser:
         s = sub.add_parser(name, help=text)
         s.add_argument("--source", default="notebooks", help="folder of source notebooks (default notebooks)")
         s.add_argument("--out", default="assignments", help="folder of student notebooks (default assignments)")
-    g = sub.add_parser("grade", help="run submitted notebooks and write a CSV of check results")
-    g.add_argument("submissions", help="folder with the submitted *.ipynb files")
+    g = sub.add_parser("grade", help="grade submitted notebooks in a sandbox and write a CSV, one row per exercise")
+    g.add_argument("submissions", help="folder with the submitted *.ipynb files (or one subfolder per student)")
     g.add_argument("--out", required=True, help="CSV file to write")
-    g.add_argument("--timeout", type=int, default=120, help="seconds per cell (default 120)")
-    g.add_argument("--workdir", default=None, help="folder the notebooks run in (default: the repo's notebooks/)")
+    g.add_argument("--source", default=None, help="folder of the teacher's source notebooks (default: notebooks/)")
+    g.add_argument("--assignment", default=None, help="NN or NN_name: the notebook every submission answers "
+                                                      "(default: from each one's metadata or file name)")
+    g.add_argument("--no-sandbox", action="store_true",
+                   help="run submissions without isolation, as you (only when bubblewrap is not available)")
+    g.add_argument("--timeout", type=float, default=120, help="seconds per cell (default 120)")
+    g.add_argument("--call-timeout", type=float, default=30, help="seconds per call of a student's function (default 30)")
+    g.add_argument("--notebook-timeout", type=float, default=600, help="seconds per submission (default 600)")
     g.add_argument("--full", action="store_true", help="full mode (default: quick mode, NST_QUICK=1)")
-    g.add_argument("--memory-limit-gb", type=float, default=8.0, help="kernel data-memory cap, 0 = none (default 8)")
+    g.add_argument("--memory-limit-gb", type=float, default=8.0, help="data-memory cap, 0 = none (default 8)")
     return p
 
 
@@ -51,9 +58,15 @@ def main(argv: list[str] | None = None) -> int:
             out = Path(args.out)
             if not out.parent.is_dir():
                 return _fail(f"{out}: folder {out.parent} does not exist")
-            cap = None if args.memory_limit_gb == 0 else args.memory_limit_gb
-            rows = grade(args.submissions, out, cell_timeout=args.timeout, quick=not args.full,
-                         workdir=args.workdir, memory_limit_gb=cap,
+            for name in ("timeout", "call_timeout", "notebook_timeout"):
+                if not getattr(args, name) > 0:
+                    return _fail(f"--{name.replace('_', '-')} must be positive, got {getattr(args, name)}")
+            if args.memory_limit_gb < 0:
+                return _fail(f"--memory-limit-gb must be 0 (no cap) or positive, got {args.memory_limit_gb}")
+            limits = Limits(cell_s=args.timeout, call_s=args.call_timeout, notebook_s=args.notebook_timeout,
+                            memory_gb=args.memory_limit_gb or None)
+            rows = grade(args.submissions, out, source_dir=args.source, assignment=args.assignment,
+                         sandboxed=not args.no_sandbox, quick=not args.full, limits=limits,
                          log=lambda line: print(line, file=sys.stderr))
             print(summary(rows))
             print(f"wrote {out} ({len(rows)} rows)")

@@ -1,11 +1,22 @@
-"""Grading: run each submitted notebook headless and record, per check cell, whether it ran
-without an error (see nst_helpers.classroom.assignments)."""
+"""Grading: only the answer is the student's, and the student's code never runs where the judging does.
+
+For each submission, the grader takes the teacher's source notebook and replaces only its
+exercise cells (matched by cell id) with the student's versions. It runs the notebook's first
+code cell (and cells tagged ``grading-setup``), then the student's exercise cells, in a sandbox
+(sandbox.py). Each check then runs in the grader's own process against a stand-in for the
+student's function (session.SandboxedFunction): calls go into the sandbox, plain data comes
+back, and the check judges that data. Changed, deleted or reordered check cells are reported
+as tampering; the exercise is still graded, with the teacher's check.
+
+One CSV row per exercise and submission, always (see ROW_FIELDS and STATUSES).
+"""
 from __future__ import annotations
 
+import contextlib
 import csv
-import os
+import io
 import re
-import sys
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import NamedTuple
@@ -13,195 +24,229 @@ from typing import NamedTuple
 import nbformat
 from nbformat import NotebookNode
 
-from .student_versions import CHECK_TAG, cell_tags
+from .. import checks
+from . import sandbox
+from .session import Limits, Malformed, SandboxedFunction, Session, Stopped
+from .exercises import answer_cell, exercises, tampering
+from .student_versions import ASSIGNMENT_KEY, NOTEBOOK_GLOB, cell_tags
 
-REPO_NOTEBOOKS = Path(__file__).resolve().parents[3] / "notebooks"
+REPO_NOTEBOOKS = sandbox.CHECKOUT / "notebooks"
+ROW_FIELDS = ("student", "notebook", "exercise", "points", "max_points", "status", "message")
+STATUSES = ("passed", "failed", "missing", "tampered", "timeout", "crashed", "error")
+SETUP_TAG = "grading-setup"
 
-_CHECK_NAME = re.compile(r"checks\.(check_\w+)")
 
-
-class GradeRow(NamedTuple):
-    """One check of one submission: did the check cell run without an error?"""
-    student_file: str
+class Row(NamedTuple):
+    """One exercise of one submission. status is one of STATUSES; message ends with the mode,
+    "[sandbox]" or "[no sandbox]", where the exercise was graded."""
+    student: str
+    notebook: str
     exercise: str
-    passed: bool
+    points: float
+    max_points: float
+    status: str
     message: str
 
 
-def check_name(source: str, index: int) -> str:
-    """The first ``checks.check_xxx`` named in a check cell's source, else ``cell N``."""
-    found = _CHECK_NAME.search(source)
-    return found.group(1) if found else f"cell {index}"
+# --------------------------------------------------------------------------- one submission
 
-
-def _first_line(text: str, limit: int = 200) -> str:
-    lines = text.strip().splitlines()
-    return lines[0][:limit] if lines else ""
-
-
-def cell_result(cell: NotebookNode) -> tuple[bool, str]:
-    """(passed, message) from an executed cell's outputs."""
-    for out in cell.get("outputs", []):
-        if out.get("output_type") == "error":
-            ename, evalue = out.get("ename", "Error"), _first_line(out.get("evalue", ""))
-            if ename == "AssertionError" and evalue:
-                return False, evalue
-            return False, f"{ename}: {evalue}" if evalue else ename
-    for out in cell.get("outputs", []):
-        if out.get("output_type") == "stream" and out.get("name") == "stdout":
-            for line in out.get("text", "").splitlines():
-                if line.lstrip().startswith("✓"):
-                    return True, line.strip()
-    return True, ""
-
-
-def _memory_cap(limit_gb: float | None) -> Callable[[], None] | None:
-    """A preexec_fn that caps the kernel's data memory (RLIMIT_DATA), or None where not possible.
-
-    RLIMIT_DATA (Linux >= 4.7 counts heap and private anonymous mappings) rather than RLIMIT_AS:
-    an address-space cap also counts reserved, unused mappings (CUDA reserves a lot), while a
-    data cap makes large allocations fail as MemoryError / "can't allocate memory" in the cell.
-    """
-    if not limit_gb or sys.platform != "linux":
-        return None
-    import resource
-    limit = int(limit_gb * 2**30)
-
-    def cap() -> None:
-        resource.setrlimit(resource.RLIMIT_DATA, (limit, limit))
-    return cap
-
-
-def _kernel_env(quick: bool) -> dict[str, str]:
-    env = dict(os.environ)
-    if quick:
-        env["NST_QUICK"] = "1"
-    else:
-        env.pop("NST_QUICK", None)
-    return env
-
-
-def _run_cells(client, nb: NotebookNode, cell_timeout: int) -> tuple[int, str]:
-    """Execute the cells in order; (index of the cell that stopped the run, why) or (len(cells), "")."""
-    from nbclient.exceptions import CellTimeoutError, DeadKernelError
-
-    for index, cell in enumerate(nb.cells):
-        try:
-            client.execute_cell(cell, index)
-        except CellTimeoutError:
-            return index, f"timed out after {cell_timeout} s"
-        except DeadKernelError:
-            return index, "the kernel died (out of memory?)"
-        except Exception as e:  # zmq or protocol trouble: stop this notebook, go on with the next
-            return index, f"grading error: {type(e).__name__}: {_first_line(str(e), 120)}"
-    return len(nb.cells), ""
-
-
-def _grade_notebook(nb: NotebookNode, student_file: str, *, workdir: Path, cell_timeout: int, quick: bool,
-                    kernel_name: str, memory_limit_gb: float | None) -> list[GradeRow]:
-    """Run one notebook in a fresh kernel; one row per check cell (or one "(notebook)" row if none)."""
-    from nbclient import NotebookClient
-
-    checks = {i: check_name(c.source, i) for i, c in enumerate(nb.cells)
-              if c.cell_type == "code" and CHECK_TAG in cell_tags(c)}
-    if not checks:
-        return [GradeRow(student_file, "(notebook)", False, "no cells tagged 'check' (were they deleted?)")]
-    client = NotebookClient(nb, timeout=cell_timeout, allow_errors=True, kernel_name=kernel_name,
-                            resources={"metadata": {"path": str(workdir)}})
-    kwargs: dict = {"env": _kernel_env(quick)}
-    preexec = _memory_cap(memory_limit_gb)
-    if preexec is not None:
-        kwargs["preexec_fn"] = preexec  # jupyter_client passes unknown start_kernel kwargs on to Popen
-    stopped_at, reason, started = 0, "", False
+def _judge(check: Callable, fn: SandboxedFunction) -> tuple[str, str]:
+    """(status, message) of one check run against the sandboxed function, in this process."""
+    printed = io.StringIO()
     try:
-        with client.setup_kernel(**kwargs):
-            started = True
-            stopped_at, reason = _run_cells(client, nb, cell_timeout)
-    except Exception as e:
-        if not started:
-            reason = f"the kernel did not start: {type(e).__name__}: {_first_line(str(e), 120)}"
-        # else: trouble while shutting the kernel down; the results so far stand
+        with contextlib.redirect_stdout(printed):
+            check(fn, show=False)
+    except AssertionError as failure:
+        return "failed", str(failure).strip().splitlines()[0][:500] if str(failure).strip() else "failed"
+    except Exception as error:  # the sandbox's data made the judgement itself fail
+        return "failed", f"could not judge the result: {type(error).__name__}: {str(error)[:200]}"
+    ticks = [line.strip() for line in printed.getvalue().splitlines() if line.strip().startswith("✓")]
+    return "passed", ticks[0] if ticks else "passed"
+
+
+def grade_submission(submission: NotebookNode, source: NotebookNode, *, student: str, notebook: str,
+                     sandboxed: bool, workdir: Path, hide: list[Path], quick: bool, limits: Limits) -> list[Row]:
+    """One row per exercise of `source` for one student's `submission` (see the module docstring)."""
+    mode = "[sandbox]" if sandboxed else "[no sandbox]"
+    todo = exercises(source)
+    withheld = sorted({spec for e in todo for spec in checks.WITHHELD.get(e.check, ())})
+    setup = [(i, c.source) for i, c in enumerate(source.cells) if c.cell_type == "code"
+             and (i == next(j for j, d in enumerate(source.cells) if d.cell_type == "code") or SETUP_TAG in cell_tags(c))]
+    answers = {e.cell_id: answer_cell(submission, e) for e in todo}
+    results: dict[str, tuple[str, str]] = {}
+    deadline = time.monotonic() + limits.notebook_s
+    skip: set[str] = set()  # answer cells that stopped a sandbox: left out when it is started again
+    pending = [e for e in todo if answers[e.cell_id] is not None]
+    while pending:
+        session, cell_errors, stopped_by = None, {}, None
+        try:
+            session = Session(sandboxed=sandboxed, workdir=workdir, hide=hide, withheld=withheld, quick=quick,
+                              limits=limits, deadline=deadline)
+            for index, code in setup:
+                session.run_cell(index, code)  # a setup error shows up in the checks' messages
+            for e in pending:
+                if e.cell_id not in skip and e.cell_id not in cell_errors:
+                    stopped_by = e
+                    cell_errors[e.cell_id] = session.run_cell(todo.index(e), answers[e.cell_id].source)
+            stopped_by = None
+            while pending:
+                e = pending[0]
+                stopped_by = e
+                if e.cell_id in skip:
+                    results[e.check_cell_id] = ("error", "not graded: its cell stopped the sandbox")
+                elif cell_errors.get(e.cell_id):
+                    results[e.check_cell_id] = ("failed", f"your cell raised {cell_errors[e.cell_id]}")
+                else:
+                    results[e.check_cell_id] = _judge(getattr(checks, e.check), SandboxedFunction(session, e.target))
+                pending.pop(0)
+        except Stopped as stop:
+            if stopped_by is None:  # the sandbox did not start or the setup stopped it: nothing can run
+                for e in pending:
+                    results[e.check_cell_id] = (stop.status, f"setup: {stop.message}")
+                pending = []
+            else:
+                results[stopped_by.check_cell_id] = (stop.status, stop.message)
+                skip.add(stopped_by.cell_id)
+                pending = [e for e in pending if e is not stopped_by]
+        except Malformed as error:
+            results[pending[0].check_cell_id] = ("failed", f"the sandbox answered with {error}")
+            pending.pop(0)
+        except sandbox.NoSandbox as error:
+            for e in pending:
+                results[e.check_cell_id] = ("error", f"no sandbox: {error}")
+            pending = []
+        finally:
+            if session is not None:
+                session.close()
     rows = []
-    for index, name in checks.items():
-        if index < stopped_at:
-            rows.append(GradeRow(student_file, name, *cell_result(nb.cells[index])))
-        elif index == stopped_at and started:  # the check cell itself timed out or crashed
-            rows.append(GradeRow(student_file, name, False, reason))
-        else:
-            where = f"cell {stopped_at} " if reason.startswith("timed out") else ""
-            rows.append(GradeRow(student_file, name, False, f"not run: {where}{reason}"))
+    for e in todo:
+        status, message = results.get(e.check_cell_id, ("missing", f"no cell defines {e.target}: was it deleted?"))
+        points = e.points if status == "passed" else 0.0
+        tampered = tampering(source, submission, e)
+        if tampered:
+            status, message = "tampered", f"{tampered} (graded with the teacher's check): {message}"
+        rows.append(Row(student, notebook, e.target, points, e.points, status, f"{message} {mode}"))
     return rows
 
 
-def _require_kernel(kernel_name: str) -> None:
-    """ValueError when no Jupyter kernel of that name is installed (a grader setup problem, not a student's)."""
-    from jupyter_client.kernelspec import KernelSpecManager, NoSuchKernel
+# --------------------------------------------------------------------------- a folder of submissions
 
-    try:
-        KernelSpecManager().get_kernel_spec(kernel_name)
-    except NoSuchKernel:
-        raise ValueError(f"no Jupyter kernel named {kernel_name!r} (install ipykernel)") from None
-
-
-def write_csv(rows: list[GradeRow], out_csv: str | Path) -> None:
-    """CSV with header student_file,exercise,passed,message (passed is True/False)."""
-    with open(out_csv, "w", newline="", encoding="utf-8") as f:
-        writer = csv.writer(f)
-        writer.writerow(GradeRow._fields)
-        writer.writerows(rows)
+def _sources(source_dir: Path) -> dict[str, NotebookNode]:
+    found = {}
+    for path in sorted(source_dir.glob(NOTEBOOK_GLOB)):
+        nb = nbformat.read(path, as_version=4)
+        if exercises(nb, f"{path}: "):
+            found[path.stem] = nb
+    return found
 
 
-def grade(submissions_dir: str | Path, out_csv: str | Path, *, cell_timeout: int = 120, quick: bool = True,
-          workdir: str | Path | None = None, kernel_name: str = "python3", memory_limit_gb: float | None = 8.0,
-          log: Callable[[str], None] | None = None) -> list[GradeRow]:
-    """Run each ``*.ipynb`` in `submissions_dir` (sorted) headless; write and return one row per check.
+def _which_notebook(nb: NotebookNode, path: Path, sources: dict[str, NotebookNode], assignment: str | None) -> str:
+    """The source notebook a submission answers: --assignment, else its metadata, else its file name."""
+    if assignment:
+        return assignment
+    meta = nb.metadata.get(ASSIGNMENT_KEY, {})
+    if isinstance(meta, dict) and meta.get("assignment") in sources:
+        return meta["assignment"]
+    for stem in sources:
+        if stem in path.name or re.search(rf"(^|[^0-9]){stem[:2]}([^0-9]|$)", path.stem):
+            return stem
+    raise ValueError("cannot tell which notebook it answers (no metadata, no NN_ in the file name): "
+                     "pass --assignment NN")
 
-    Each notebook gets a fresh kernel with cwd `workdir` (default: this repository's notebooks/
-    folder, so relative paths like ../data/... work), NST_QUICK=1 when `quick`, at most
-    `cell_timeout` seconds per cell, and a data-memory cap of `memory_limit_gb` (Linux only; None:
-    no cap). Failing cells do not stop the run; a timeout or a dead kernel stops that notebook and
-    its remaining checks are recorded as failed "not run: ...". A notebook that cannot be read
-    gives one failed row with exercise "(notebook)". `log` gets one line per notebook.
+
+def _student_name(path: Path, submissions_dir: Path, notebook: str) -> str:
+    if path.parent != submissions_dir:  # submissions/alice/04_gram_matrices.ipynb
+        return path.parent.name
+    name = path.stem.replace(notebook, "")
+    name = re.sub(rf"(^|[ _.-]){notebook[:2]}(?=$|[ _.-])", "", name).strip(" _-.")
+    return name or path.parent.name
+
+
+def grade(submissions_dir: str | Path, out_csv: str | Path, *, source_dir: str | Path | None = None,
+          assignment: str | None = None, sandboxed: bool = True, quick: bool = True,
+          limits: Limits = Limits(), log: Callable[[str], None] | None = None) -> list[Row]:
+    """Grade every ``*.ipynb`` in `submissions_dir` (or in its subfolders, one per student) against the
+    teacher's notebooks in `source_dir` (default: this checkout's notebooks/); write and return the rows.
+
+    assignment: "04" or "04_gram_matrices" for all submissions (default: from each one's metadata or
+    file name). sandboxed=False runs without isolation (each row says so); with it, a missing
+    sandbox is a ValueError before anything runs. Files that are not notebooks, duplicates and
+    unreadable notebooks get a line on `log` or an "error" row; the others are graded on.
     """
-    if isinstance(cell_timeout, bool) or not isinstance(cell_timeout, int) or cell_timeout <= 0:
-        raise ValueError(f"cell timeout must be a positive whole number of seconds, got {cell_timeout!r}")
-    if memory_limit_gb is not None and not memory_limit_gb > 0:
-        raise ValueError(f"memory limit must be positive (or None for no cap), got {memory_limit_gb!r}")
     submissions_dir = Path(submissions_dir)
     if not submissions_dir.is_dir():
         raise FileNotFoundError(f"{submissions_dir}: folder not found")
-    workdir = Path(workdir) if workdir is not None else REPO_NOTEBOOKS
-    if not workdir.is_dir():
-        raise FileNotFoundError(f"{workdir}: working folder not found (pass workdir / --workdir)")
-    _require_kernel(kernel_name)
-    rows: list[GradeRow] = []
-    for path in sorted(submissions_dir.glob("*.ipynb")):
-        if log:
-            log(f"grading {path.name} ...")
+    source_dir = Path(source_dir) if source_dir is not None else REPO_NOTEBOOKS
+    if not source_dir.is_dir():
+        raise FileNotFoundError(f"{source_dir}: folder of source notebooks not found (pass --source)")
+    if sandboxed and sandbox.availability():
+        raise ValueError(f"no sandbox: {sandbox.availability()}; install it or pass --no-sandbox "
+                         "(then the submissions run unisolated, as you)")
+    sources = _sources(source_dir)
+    if assignment is not None:
+        matches = [stem for stem in sources if stem == assignment or stem[:2] == assignment]
+        if len(matches) != 1:
+            raise ValueError(f"--assignment {assignment}: no source notebook with exercises matches "
+                             f"(have: {', '.join(sources)})")
+        assignment = matches[0]
+    say = log or (lambda line: None)
+    out_csv = Path(out_csv)
+    hide = [submissions_dir, out_csv.resolve().parent]
+    rows: list[Row] = []
+    seen: dict[tuple[str, str], Path] = {}
+    paths = sorted(p for p in submissions_dir.rglob("*") if p.is_file() and ".ipynb_checkpoints" not in p.parts)
+    for path in paths:
+        relative = path.relative_to(submissions_dir)
+        if path.suffix != ".ipynb":
+            say(f"skipping {relative}: not a notebook (.ipynb)")
+            continue
         try:
             nb = nbformat.read(path, as_version=4)
-        except Exception as e:  # invalid JSON, not a notebook, unreadable bytes
-            rows.append(GradeRow(path.name, "(notebook)", False,
-                                 f"cannot read the notebook: {type(e).__name__}: {_first_line(str(e), 120)}"))
+        except Exception as error:  # not JSON, not a notebook, unreadable bytes
+            rows.append(Row(path.stem, "?", "(notebook)", 0.0, 0.0, "error",
+                            f"{relative}: cannot read the notebook: {type(error).__name__}: {str(error)[:120]}"))
             continue
-        rows += _grade_notebook(nb, path.name, workdir=workdir.resolve(), cell_timeout=cell_timeout, quick=quick,
-                                kernel_name=kernel_name, memory_limit_gb=memory_limit_gb)
+        try:
+            notebook = _which_notebook(nb, path, sources, assignment)
+        except ValueError as error:
+            rows.append(Row(path.stem, "?", "(notebook)", 0.0, 0.0, "error", f"{relative}: {error}"))
+            continue
+        student = _student_name(path, submissions_dir, notebook)
+        meta = nb.metadata.get(ASSIGNMENT_KEY, {})
+        if isinstance(meta, dict) and meta.get("assignment") not in (None, notebook):
+            rows.append(Row(student, notebook, "(notebook)", 0.0, 0.0, "error",
+                            f"{relative}: this is {meta.get('assignment')}, not {notebook}"))
+            continue
+        if (student, notebook) in seen:
+            rows.append(Row(student, notebook, "(notebook)", 0.0, 0.0, "error",
+                            f"{relative}: a second submission of {notebook} by {student} "
+                            f"(graded: {seen[student, notebook].relative_to(submissions_dir)})"))
+            continue
+        seen[student, notebook] = path
+        say(f"grading {relative} ({student}, {notebook}) ...")
+        rows += grade_submission(nb, sources[notebook], student=student, notebook=notebook, sandboxed=sandboxed,
+                                 workdir=source_dir.resolve(), hide=hide, quick=quick, limits=limits)
     write_csv(rows, out_csv)
     return rows
 
 
-def summary(rows: list[GradeRow]) -> str:
-    """A small table: one line per student file with checks passed / total and the first failure."""
-    per_file: dict[str, list[GradeRow]] = {}
+def write_csv(rows: list[Row], out_csv: str | Path) -> None:
+    """CSV with the header ROW_FIELDS, one line per row."""
+    with open(out_csv, "w", newline="", encoding="utf-8") as f:
+        writer = csv.writer(f)
+        writer.writerow(ROW_FIELDS)
+        writer.writerows(rows)
+
+
+def summary(rows: list[Row]) -> str:
+    """A small table: one line per student and notebook with points and the first problem."""
+    per: dict[tuple[str, str], list[Row]] = {}
     for row in rows:
-        per_file.setdefault(row.student_file, []).append(row)
-    width = max([len("student_file")] + [len(name) for name in per_file])
-    lines = [f"{'student_file':<{width}}  passed  first failure"]
-    for name, file_rows in per_file.items():
-        passed = sum(r.passed for r in file_rows)
-        failed = next((f"{r.exercise}: {r.message}" for r in file_rows if not r.passed), "")
-        lines.append(f"{name:<{width}}  {f'{passed}/{len(file_rows)}':>6}  {failed[:70]}")
+        per.setdefault((row.student, row.notebook), []).append(row)
+    width = max([len("student")] + [len(student) for student, _ in per])
+    lines = [f"{'student':<{width}}  {'notebook':<26}  points  first problem"]
+    for (student, notebook), found in per.items():
+        points = f"{sum(r.points for r in found):g}/{sum(r.max_points for r in found):g}"
+        problem = next((f"{r.exercise}: {r.status}: {r.message}" for r in found if r.status != "passed"), "")
+        lines.append(f"{student:<{width}}  {notebook:<26}  {points:>6}  {problem[:70]}")
     return "\n".join(lines)
-
-
-# --------------------------------------------------------------------------- command line

@@ -14,6 +14,7 @@ RAISE_LINE = 'raise NotImplementedError("exercise: fill in this function")'
 SOLUTION_ONLY_TAG = "solution-only"
 CHECK_TAG = "check"
 NOTEBOOK_GLOB = "[0-9][0-9]_*.ipynb"
+ASSIGNMENT_KEY = "nst_helpers"  # student versions' metadata: {"nst_helpers": {"assignment": "04_gram_matrices"}}
 
 # "# BEGIN SOLUTION" (also "### BEGIN SOLUTION", as nbgrader writes it), alone on its line.
 _BEGIN = re.compile(r"^(\s*)#+\s*BEGIN SOLUTION\s*$")
@@ -54,13 +55,19 @@ def _has_markers(cell: NotebookNode) -> bool:
         _BEGIN.match(line) or _END.match(line) for line in cell.source.split("\n"))
 
 
+def is_exercise_cell(cell: NotebookNode) -> bool:
+    """A code cell with a BEGIN SOLUTION marker: what the student fills in."""
+    return cell.cell_type == "code" and any(_BEGIN.match(line) for line in cell.source.split("\n"))
+
+
 def has_exercises(nb: NotebookNode) -> bool:
     """True when some code cell has a SOLUTION marker or some cell is tagged ``solution-only``."""
     return any(_has_markers(c) or SOLUTION_ONLY_TAG in cell_tags(c) for c in nb.cells)
 
 
-def make_student_version(nb: NotebookNode) -> NotebookNode:
-    """A copy of `nb` for students: solution regions replaced by the raise line, no outputs.
+def make_student_version(nb: NotebookNode, name: str | None = None) -> NotebookNode:
+    """A copy of `nb` for students: solution regions replaced by the raise line, no outputs, and
+    (when `name`, the source's file stem, is given) metadata naming the assignment, for the grader.
 
     Also: ``solution-only`` cells dropped, execution counts None, per-cell ``execution`` timing
     metadata and notebook ``metadata.widgets`` (widget state) removed; all else (ids, tags,
@@ -68,6 +75,8 @@ def make_student_version(nb: NotebookNode) -> NotebookNode:
     """
     student = copy.deepcopy(nb)
     student.metadata.pop("widgets", None)
+    if name is not None:
+        student.metadata[ASSIGNMENT_KEY] = {"assignment": name}
     cells = []
     for index, cell in enumerate(student.cells):
         if SOLUTION_ONLY_TAG in cell_tags(cell):
@@ -109,7 +118,7 @@ def _expected(source_dir: str | Path) -> dict[str, str]:
         if not has_exercises(nb):
             continue
         try:
-            expected[path.name] = _render(make_student_version(nb))
+            expected[path.name] = _render(make_student_version(nb, path.stem))
         except ValueError as e:
             raise ValueError(f"{path}: {e}") from None
     return expected

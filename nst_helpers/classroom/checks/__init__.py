@@ -17,8 +17,31 @@ from .losses import check_content_loss, check_style_loss, check_tv_loss
 from .preprocessing import check_preprocess
 from .total_loss import check_total_loss
 
+#: Points per exercise, by check: the one place both graders read them from.
+POINTS = {name: 1.0 for name in (
+    "check_adain", "check_channel_objective", "check_content_loss", "check_dream_step", "check_gram",
+    "check_lbfgs_closure", "check_masked_gram", "check_preprocess", "check_preserve_colour", "check_style_loss",
+    "check_total_loss", "check_tv_loss")}
+
+#: The package's own answer to each exercise ("module:function"): while an exercise is graded, the
+#: student's code cannot call it (see nst_helpers.classroom.assignments.sandbox).
+WITHHELD = {
+    "check_adain": ("nst_helpers.methods.adain:adain",),
+    "check_channel_objective": ("nst_helpers.methods.featurevis:channel_objective",),
+    "check_content_loss": ("nst_helpers.core.losses:content_loss",),
+    "check_dream_step": ("nst_helpers.methods.deepdream:ascent_step",),
+    "check_gram": ("nst_helpers.core.losses:gram_matrix",),
+    "check_lbfgs_closure": ("nst_helpers.classroom.checks.closure:_reference_closure",),
+    "check_masked_gram": ("nst_helpers.core.losses:masked_gram_matrix",),
+    "check_preprocess": ("nst_helpers.core.vgg:VGG19Features.preprocess",),
+    "check_preserve_colour": ("nst_helpers.recipes.colour:preserve_colour",),
+    "check_style_loss": ("nst_helpers.core.losses:style_loss",),
+    "check_total_loss": ("nst_helpers.core.losses:content_loss", "nst_helpers.core.losses:style_loss"),
+    "check_tv_loss": ("nst_helpers.core.losses:tv_loss",),
+}
+
 __all__ = [
-    "NOT_IMPLEMENTED", "check_adain", "check_channel_objective", "check_content_loss", "check_dream_step",
+    "NOT_IMPLEMENTED", "POINTS", "WITHHELD", "check_adain", "check_channel_objective", "check_content_loss", "check_dream_step",
     "check_gram", "check_lbfgs_closure", "check_masked_gram", "check_preprocess", "check_preserve_colour",
     "check_style_loss", "check_total_loss", "check_tv_loss",
 ]

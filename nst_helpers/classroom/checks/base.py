@@ -40,6 +40,20 @@ def run_student(name: str, fn: Callable, *args: Any, hint: Callable[[Exception],
         raise AssertionError(message + (f" ({extra})" if extra else "")) from None
 
 
+def run_probe(probe: Callable[[Callable], Any], fn: Callable) -> Any:
+    """probe(fn): run the student's function `fn` the way a check needs it and return plain data
+    (numbers, strings, tensors, lists and dicts of them) for the check to judge.
+
+    In a notebook this is just probe(fn). When grading, `fn` stands for a function that lives in
+    a sandbox: the probe runs there, next to it, and only its plain data comes back, so nothing
+    the student's code does can reach the judgement. Probes are module-level functions named
+    ``*_probe`` in the checks' modules.
+    """
+    if getattr(fn, "is_sandboxed_function", False):
+        return fn.run_probe(probe)
+    return probe(fn)
+
+
 def fail(name: str, message: str) -> NoReturn:
     raise AssertionError(f"{name}: {message}")
 

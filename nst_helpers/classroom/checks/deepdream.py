@@ -13,7 +13,7 @@ import torch
 import torch.nn.functional as F
 
 from ...methods.deepdream import ascent_step
-from .base import as_tensor, fail, function_name, rand, randn, run_student
+from .base import as_tensor, fail, function_name, rand, randn, run_probe, run_student
 
 
 DreamStep = Callable[[torch.Tensor, object, str, float], torch.Tensor]
@@ -124,6 +124,13 @@ def _diagnose(out: torch.Tensor, mistakes: Sequence[tuple[torch.Tensor, str]]) -
             "the gradient of features[layer].pow(2).mean() with respect to the image")
 
 
+def dream_step_probe(fn: DreamStep) -> torch.Tensor:
+    """The student's step on the check's input, on the tiny network (which cannot travel to a sandbox)."""
+    name = function_name(fn, "dream_step")
+    out = run_student(name, fn, _check_input(), TinyExtractor(), "relu2_1", STEP_SIZE, hint=_detached_hint)
+    return as_tensor(name, out).detach()
+
+
 def check_dream_step(fn: DreamStep, show: bool = False) -> None:
     """fn(image (1, 3, H, W) in [0, 1], extractor, layer, step_size) must return one DeepDream step:
     (image + step_size * grad / mean|grad|).clamp(0, 1), grad being the gradient of the mean
@@ -132,7 +139,7 @@ def check_dream_step(fn: DreamStep, show: bool = False) -> None:
     name = function_name(fn, "dream_step")
     extractor, image, layer = TinyExtractor(), _check_input(), "relu2_1"
     expected, _ = ascent_step(image, extractor, layer, None, STEP_SIZE)
-    out = as_tensor(name, run_student(name, fn, image.clone(), extractor, layer, STEP_SIZE, hint=_detached_hint))
+    out = as_tensor(name, run_probe(dream_step_probe, fn))
     if out.shape != image.shape:
         fail(name, f"returned shape {tuple(out.shape)}, expected the image's shape {tuple(image.shape)}")
     if _max_difference(out, expected) >= PIXEL_TOLERANCE:
