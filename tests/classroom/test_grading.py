@@ -303,3 +303,36 @@ def test_stripping_a_function_keeps_the_rest_of_the_module():
         namespace["A"]().f()
     with pytest.raises(ValueError, match="no function 'nope'"):
         sandbox.strip_function(source, "nope", "x")
+
+
+# --------------------------------------------------------------------------- feedback and class summary
+
+def test_feedback_per_submission_and_a_class_summary(source, source_dir, tmp_path):
+    subs = tmp_path / "subs"
+    subs.mkdir()
+    write(subs, "alice", with_answer(source, CORRECT))
+    write(subs, "bob", with_answer(source, UNNORMALIZED))
+    write(subs, "carl", with_answer(source, None))
+    feedback = tmp_path / "feedback"
+    asg.grade(subs, tmp_path / "g.csv", source_dir=source_dir, sandboxed=not sandbox.availability(),
+              limits=LIMITS, feedback_dir=feedback)
+    assert sorted(p.name for p in feedback.iterdir()) == [
+        "alice_04_gram_matrices.md", "alice_04_gram_matrices_gram_matrix.png", "bob_04_gram_matrices.md",
+        "carl_04_gram_matrices.md", "summary.md", "summary.png"]
+    assert (feedback / "bob_04_gram_matrices.md").read_text() == (
+        "# 04_gram_matrices: feedback for bob\n\n| exercise | status | points |\n|---|---|---|\n"
+        "| gram_matrix | failed | 0/1 |\n\n**Total: 0/1**\n\n## gram_matrix: failed (0/1)\n\n"
+        "gram_matrix: the result is not normalized: divide by C*H*W (here 4*6*5 = 120), so that the values "
+        "do not depend on the layer's size\n")
+    alice = (feedback / "alice_04_gram_matrices.md").read_text()
+    assert "| gram_matrix | passed | 1/1 |" in alice and alice.endswith(
+        "![what the check drew for gram_matrix](alice_04_gram_matrices_gram_matrix.png)\n")
+    assert "## gram_matrix: missing (0/1)\n\nno cell defines gram_matrix: was it deleted?\n" in \
+        (feedback / "carl_04_gram_matrices.md").read_text()
+    assert (feedback / "summary.md").read_text() == (
+        "# Class summary\n\n| notebook | exercise | passed | most common problems |\n|---|---|---|---|\n"
+        "| 04_gram_matrices | gram_matrix | 1/3 | 1x failed: gram_matrix: the result is not normalized: divide "
+        "by C*H*W (here 4*6*5 = 120), so that the values do not depend on the layer's size<br>1x missing: no cell "
+        "defines gram_matrix: was it deleted? |\n")
+    for png in ("summary.png", "alice_04_gram_matrices_gram_matrix.png"):
+        assert (feedback / png).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

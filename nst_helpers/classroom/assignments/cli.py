@@ -21,6 +21,8 @@ def build_parser() -> argparse.ArgumentParser:
     g = sub.add_parser("grade", help="grade submitted notebooks in a sandbox and write a CSV, one row per exercise")
     g.add_argument("submissions", help="folder with the submitted *.ipynb files (or one subfolder per student)")
     g.add_argument("--out", required=True, help="CSV file to write")
+    g.add_argument("--feedback", default=None, help="folder for each submission's feedback and the class summary "
+                                                    "(default: beside the CSV, <name>_feedback/)")
     g.add_argument("--source", default=None, help="folder of the teacher's source notebooks (default: notebooks/)")
     g.add_argument("--assignment", default=None, help="NN or NN_name: the notebook every submission answers "
                                                       "(default: from each one's metadata or file name)")
@@ -63,13 +65,15 @@ def main(argv: list[str] | None = None) -> int:
                     return _fail(f"--{name.replace('_', '-')} must be positive, got {getattr(args, name)}")
             if args.memory_limit_gb < 0:
                 return _fail(f"--memory-limit-gb must be 0 (no cap) or positive, got {args.memory_limit_gb}")
+            feedback = Path(args.feedback) if args.feedback else out.parent / f"{out.stem}_feedback"
             limits = Limits(cell_s=args.timeout, call_s=args.call_timeout, notebook_s=args.notebook_timeout,
                             memory_gb=args.memory_limit_gb or None)
             rows = grade(args.submissions, out, source_dir=args.source, assignment=args.assignment,
                          sandboxed=not args.no_sandbox, quick=not args.full, limits=limits,
+                         feedback_dir=feedback,
                          log=lambda line: print(line, file=sys.stderr))
             print(summary(rows))
-            print(f"wrote {out} ({len(rows)} rows)")
+            print(f"wrote {out} ({len(rows)} rows) and the feedback to {feedback}")
     except (OSError, ValueError) as e:
         return _fail(str(e))
     return 0

@@ -17,6 +17,7 @@ import csv
 import io
 import re
 import time
+import warnings
 from collections.abc import Callable
 from pathlib import Path
 from typing import NamedTuple
@@ -50,23 +51,41 @@ class Row(NamedTuple):
 
 # --------------------------------------------------------------------------- one submission
 
-def _judge(check: Callable, fn: SandboxedFunction) -> tuple[str, str]:
-    """(status, message) of one check run against the sandboxed function, in this process."""
+def _judge(check: Callable, fn: SandboxedFunction, draw: bool) -> tuple[str, str, bytes | None]:
+    """(status, message, PNG of what the check drew or None) of one check run against the sandboxed
+    function, in this process. draw: let the check draw its figure (show=True)."""
     printed = io.StringIO()
+    if draw:
+        import matplotlib.pyplot as plt
+        before = set(plt.get_fignums())
+    png = None
     try:
-        with contextlib.redirect_stdout(printed):
-            check(fn, show=False)
+        with contextlib.redirect_stdout(printed), warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            check(fn, show=draw)
     except AssertionError as failure:
-        return "failed", str(failure).strip().splitlines()[0][:500] if str(failure).strip() else "failed"
-    except Exception as error:  # the sandbox's data made the judgement itself fail
-        return "failed", f"could not judge the result: {type(error).__name__}: {str(error)[:200]}"
+        return "failed", str(failure).strip().splitlines()[0][:500] if str(failure).strip() else "failed", None
+    except Exception as error:  # the sandbox's data made the judgement (or the drawing after it) fail
+        if "✓" not in printed.getvalue():
+            return "failed", f"could not judge the result: {type(error).__name__}: {str(error)[:200]}", None
+    finally:
+        if draw:
+            new = [n for n in plt.get_fignums() if n not in before]
+            if new and "✓" in printed.getvalue():
+                buffer = io.BytesIO()
+                plt.figure(new[0]).savefig(buffer, format="png", dpi=80)
+                png = buffer.getvalue()
+            for number in new:
+                plt.close(number)
     ticks = [line.strip() for line in printed.getvalue().splitlines() if line.strip().startswith("✓")]
-    return "passed", ticks[0] if ticks else "passed"
+    return "passed", ticks[0] if ticks else "passed", png
 
 
 def grade_submission(submission: NotebookNode, source: NotebookNode, *, student: str, notebook: str,
-                     sandboxed: bool, workdir: Path, hide: list[Path], quick: bool, limits: Limits) -> list[Row]:
-    """One row per exercise of `source` for one student's `submission` (see the module docstring)."""
+                     sandboxed: bool, workdir: Path, hide: list[Path], quick: bool, limits: Limits,
+                     figures: dict[tuple[str, str, str], bytes] | None = None) -> list[Row]:
+    """One row per exercise of `source` for one student's `submission` (see the module docstring).
+    figures: when given, gets (student, notebook, exercise) -> PNG of what each passing check drew."""
     mode = "[sandbox]" if sandboxed else "[no sandbox]"
     todo = exercises(source)
     withheld = sorted({spec for e in todo for spec in checks.WITHHELD.get(e.check, ())})
@@ -97,7 +116,11 @@ def grade_submission(submission: NotebookNode, source: NotebookNode, *, student:
                 elif cell_errors.get(e.cell_id):
                     results[e.check_cell_id] = ("failed", f"your cell raised {cell_errors[e.cell_id]}")
                 else:
-                    results[e.check_cell_id] = _judge(getattr(checks, e.check), SandboxedFunction(session, e.target))
+                    status, message, png = _judge(getattr(checks, e.check), SandboxedFunction(session, e.target),
+                                                  draw=figures is not None)
+                    results[e.check_cell_id] = (status, message)
+                    if png is not None and figures is not None:
+                        figures[student, notebook, e.target] = png
                 pending.pop(0)
         except Stopped as stop:
             if stopped_by is None:  # the sandbox did not start or the setup stopped it: nothing can run
@@ -164,7 +187,8 @@ def _student_name(path: Path, submissions_dir: Path, notebook: str) -> str:
 
 def grade(submissions_dir: str | Path, out_csv: str | Path, *, source_dir: str | Path | None = None,
           assignment: str | None = None, sandboxed: bool = True, quick: bool = True,
-          limits: Limits = Limits(), log: Callable[[str], None] | None = None) -> list[Row]:
+          limits: Limits = Limits(), feedback_dir: str | Path | None = None,
+          log: Callable[[str], None] | None = None) -> list[Row]:
     """Grade every ``*.ipynb`` in `submissions_dir` (or in its subfolders, one per student) against the
     teacher's notebooks in `source_dir` (default: this checkout's notebooks/); write and return the rows.
 
@@ -172,6 +196,8 @@ def grade(submissions_dir: str | Path, out_csv: str | Path, *, source_dir: str |
     file name). sandboxed=False runs without isolation (each row says so); with it, a missing
     sandbox is a ValueError before anything runs. Files that are not notebooks, duplicates and
     unreadable notebooks get a line on `log` or an "error" row; the others are graded on.
+    feedback_dir: where to write each submission's feedback (<student>_<notebook>.md, with the
+    checks' figures) and the class summary (summary.md, summary.png); None: none.
     """
     submissions_dir = Path(submissions_dir)
     if not submissions_dir.is_dir():
@@ -191,8 +217,9 @@ def grade(submissions_dir: str | Path, out_csv: str | Path, *, source_dir: str |
         assignment = matches[0]
     say = log or (lambda line: None)
     out_csv = Path(out_csv)
-    hide = [submissions_dir, out_csv.resolve().parent]
+    hide = [submissions_dir, out_csv.resolve().parent] + ([Path(feedback_dir).resolve()] if feedback_dir else [])
     rows: list[Row] = []
+    figures: dict[tuple[str, str, str], bytes] = {}
     seen: dict[tuple[str, str], Path] = {}
     paths = sorted(p for p in submissions_dir.rglob("*") if p.is_file() and ".ipynb_checkpoints" not in p.parts)
     for path in paths:
@@ -225,8 +252,18 @@ def grade(submissions_dir: str | Path, out_csv: str | Path, *, source_dir: str |
         seen[student, notebook] = path
         say(f"grading {relative} ({student}, {notebook}) ...")
         rows += grade_submission(nb, sources[notebook], student=student, notebook=notebook, sandboxed=sandboxed,
-                                 workdir=source_dir.resolve(), hide=hide, quick=quick, limits=limits)
+                                 workdir=source_dir.resolve(), hide=hide, quick=quick, limits=limits,
+                                 figures=figures if feedback_dir is not None else None)
     write_csv(rows, out_csv)
+    if feedback_dir is not None:
+        from .feedback import class_summary, summary_chart, summary_markdown, write_feedback
+
+        folder = Path(feedback_dir)
+        write_feedback([r for r in rows if r.exercise != "(notebook)"], folder, figures)
+        table = class_summary(rows)
+        (folder / "summary.md").write_text(summary_markdown(table), encoding="utf-8")
+        if table:
+            summary_chart(table, folder / "summary.png")
     return rows
 
 
