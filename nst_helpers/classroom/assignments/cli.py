@@ -6,6 +6,7 @@ import sys
 from pathlib import Path
 
 from .grading import grade, summary
+from .nbgrader_cells import mark_folder, unmarked_notebooks
 from .session import Limits
 from .student_versions import build, out_of_date
 
@@ -13,7 +14,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="nst-classroom",
                                 description="Student versions of the notebooks, and grading of submissions.")
     sub = p.add_subparsers(dest="command", required=True)
-    for name, text in (("build", "write the student notebooks"),
+    for name, text in (("build", "mark the sources for nbgrader and write the student notebooks"),
                        ("check", "exit 1 if the student notebooks are not up to date")):
         s = sub.add_parser(name, help=text)
         s.add_argument("--source", default="notebooks", help="folder of source notebooks (default notebooks)")
@@ -45,12 +46,16 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         if args.command == "build":
+            marked = mark_folder(args.source)
+            if marked:
+                print(f"wrote nbgrader's cell metadata into {len(marked)} source notebook(s)")
             paths = build(args.source, args.out)
             print(f"wrote {len(paths)} student notebook(s) to {args.out}")
         elif args.command == "check":
             problems = out_of_date(args.source, args.out)
+            problems.update({name: "nbgrader metadata" for name in unmarked_notebooks(args.source)})
             if problems:
-                print(f"student notebooks in {args.out} are not up to date "
+                print(f"student notebooks in {args.out} or their sources are not up to date "
                       f"(run: nst-classroom build):")
                 for name, what in problems.items():
                     print(f"  {name} ({what})")
