@@ -160,7 +160,7 @@ def test_cli_build_then_check_exit_codes(source_dir, tmp_path, capsys):
     out = str(tmp_path / "assignments")
     assert asg.main(["check", "--source", str(source_dir), "--out", out]) == 1
     text = capsys.readouterr().out
-    assert "01_first.ipynb (missing)" in text and "02_second.ipynb (missing)" in text
+    assert "01_first.ipynb (missing, no nbgrader metadata)" in text and "02_second.ipynb (missing" in text
     assert asg.main(["build", "--source", str(source_dir), "--out", out]) == 0
     assert "wrote 2 student notebook(s)" in capsys.readouterr().out
     assert asg.main(["check", "--source", str(source_dir), "--out", out]) == 0

@@ -53,7 +53,8 @@ def main(argv: list[str] | None = None) -> int:
             print(f"wrote {len(paths)} student notebook(s) to {args.out}")
         elif args.command == "check":
             problems = out_of_date(args.source, args.out)
-            problems.update({name: "nbgrader metadata" for name in unmarked_notebooks(args.source)})
+            for name in unmarked_notebooks(args.source):
+                problems[name] = f"{problems[name]}, no nbgrader metadata" if name in problems else "no nbgrader metadata"
             if problems:
                 print(f"student notebooks in {args.out} or their sources are not up to date "
                       f"(run: nst-classroom build):")
