@@ -32,6 +32,20 @@ def _shrink(pil: Image.Image, size: int | None) -> Image.Image:
                       Image.Resampling.LANCZOS)
 
 
+def stamp(pil: Image.Image, text: str) -> Image.Image:
+    """A copy of `pil` with `text` in white on a dark box in its bottom-left corner."""
+    from PIL import ImageDraw, ImageFont
+
+    out = pil.convert("RGB")
+    draw = ImageDraw.Draw(out)
+    font = ImageFont.load_default(size=max(9, out.height // 14))
+    left, top, right, bottom = draw.textbbox((0, 0), text, font=font)
+    pad, height = 2, bottom - top
+    draw.rectangle((0, out.height - height - 3 * pad, right - left + 2 * pad, out.height), fill=(0, 0, 0))
+    draw.text((pad - left, out.height - height - 2 * pad - top), text, fill=(255, 255, 255), font=font)
+    return out
+
+
 class FrameRecorder:
     """A callback(step, image, losses) for `optimize`, `deepdream` and friends that keeps frames.
 
@@ -40,14 +54,19 @@ class FrameRecorder:
     other one is dropped and the spacing doubles, so a long run still spans start to end.
     .frames: the kept frames plus the latest call's, so an animation ends on the final image.
     .steps: the step number of each of .frames.
+    label: the counter stamped in each frame's bottom-left corner, formatted with the step number
+    ("step {step}" -> "step 40"); None stamps nothing.
     """
 
-    def __init__(self, every: int = 5, max_frames: int = 120, size: int | None = 256) -> None:
+    def __init__(self, every: int = 5, max_frames: int = 120, size: int | None = 256,
+                 label: str | None = "step {step}") -> None:
         check_int(every, "every", 1)
         check_int(max_frames, "max_frames", 2)
         if size is not None:
             check_int(size, "size", 1)
-        self.every, self.max_frames, self.size = every, max_frames, size
+        if label is not None and (not isinstance(label, str) or "{step}" not in label):
+            raise ValueError(f"label: a text with {{step}} in it, e.g. 'step {{step}}', or None; got {label!r}")
+        self.every, self.max_frames, self.size, self.label = every, max_frames, size, label
         self._frames: list[Image.Image] = []
         self._steps: list[int] = []
         self._next_step = 0
@@ -60,19 +79,20 @@ class FrameRecorder:
         if len(self._frames) == self.max_frames:
             self._frames, self._steps = self._frames[::2], self._steps[::2]
             self.every *= 2
-        self._frames.append(self._pil(image))
+        self._frames.append(self._pil(image, step))
         self._steps.append(step)
         self._next_step = step + self.every
 
-    def _pil(self, image: torch.Tensor) -> Image.Image:
-        return _shrink(to_pil(image), self.size)
+    def _pil(self, image: torch.Tensor, step: int) -> Image.Image:
+        pil = _shrink(to_pil(image), self.size)
+        return pil if self.label is None else stamp(pil, self.label.format(step=step))
 
     def _with_latest(self) -> tuple[list[Image.Image], list[int]]:
         frames, steps = list(self._frames), list(self._steps)
         if self._latest is not None and (not steps or self._latest[0] != steps[-1]):
             if len(frames) == self.max_frames:
                 frames, steps = frames[:-1], steps[:-1]
-            frames.append(self._pil(self._latest[1]))
+            frames.append(self._pil(self._latest[1], self._latest[0]))
             steps.append(self._latest[0])
         return frames, steps
 

@@ -1,11 +1,14 @@
 """FrameRecorder, save_gif, gif_bytes and gif_image: frames in, a GIF with the right frames and timing out."""
 import io
 
+import numpy as np
+
 import pytest
 import torch
 from PIL import Image
 
 import nst_helpers as nh
+from nst_helpers.core.images import to_pil
 from nst_helpers.notebook.animation import FrameRecorder, gif_bytes, gif_image, save_gif
 from nst_helpers.methods.deepdream import deepdream
 
@@ -36,7 +39,7 @@ def read_gif(data):
 
 def test_recorder_as_optimize_callback_collects_frames():
     target = torch.rand(1, 3, 24, 24)
-    recorder = FrameRecorder(every=5, size=None)
+    recorder = FrameRecorder(every=5, size=None, label=None)
     nh.optimize(lambda x: {"mse": ((x - target) ** 2).mean()}, torch.full_like(target, 0.5), 20,
                 optimizer="adam", lr=0.05, callback=recorder, callback_every=1, progress=False)
     assert recorder.steps == [1, 6, 11, 16, 20]
@@ -45,7 +48,7 @@ def test_recorder_as_optimize_callback_collects_frames():
 
 
 def test_recorder_keeps_its_own_copy_of_each_frame():
-    recorder, first, latest = FrameRecorder(every=5), grey(0.2), grey(0.5)
+    recorder, first, latest = FrameRecorder(every=5, label=None), grey(0.2), grey(0.5)
     recorder(1, first, {})
     recorder(2, latest, {})  # not kept, but shown as the last frame until the next call
     first.fill_(0.9)  # optimize hands over a view of the parameter, which changes in place
@@ -55,13 +58,13 @@ def test_recorder_keeps_its_own_copy_of_each_frame():
 
 
 def test_recorder_shrinks_to_the_long_side():
-    recorder = FrameRecorder(size=16)
+    recorder = FrameRecorder(size=16, label=None)
     recorder(1, grey(0.5, (24, 32)), {})
     assert recorder.frames[0].size == (16, 12)
 
 
 def test_thinning_keeps_at_most_max_frames_from_first_to_last():
-    recorder = FrameRecorder(every=1, max_frames=8, size=None)
+    recorder = FrameRecorder(every=1, max_frames=8, size=None, label=None)
     feed(recorder, 100)
     steps = recorder.steps
     assert len(recorder.frames) == len(steps) <= 8
@@ -73,7 +76,7 @@ def test_thinning_keeps_at_most_max_frames_from_first_to_last():
 
 
 def test_latest_frame_closes_the_animation_even_between_kept_steps():
-    recorder = FrameRecorder(every=10, size=None)
+    recorder = FrameRecorder(every=10, size=None, label=None)
     feed(recorder, 25)
     assert recorder.steps == [1, 11, 21, 25] and len(recorder) == 4
 
@@ -89,7 +92,7 @@ def test_save_gif_writes_frames_and_durations(tmp_path):
 
 
 def test_gif_of_a_recorded_dream(tmp_path, vgg, content64):
-    recorder = FrameRecorder(every=2, size=32)
+    recorder = FrameRecorder(every=2, size=32, label=None)
     deepdream(content64, "relu2_1", octaves=2, steps_per_octave=3, extractor=vgg, progress=False, callback=recorder)
     assert recorder.steps == [1, 3, 5, 6]
     count, durations, size = read_gif(gif_bytes(recorder, duration_ms=100, hold_last_ms=0))
@@ -125,9 +128,23 @@ def test_gif_image_shows_bytes_inline(tmp_path):
     (lambda d: FrameRecorder(every=0), "^every must be a positive integer"),
     (lambda d: FrameRecorder(max_frames=1), "^max_frames must be an integer >= 2"),
     (lambda d: FrameRecorder(size=0), "^size must be a positive integer"),
+    (lambda d: FrameRecorder(label="frame"), "^label: a text with {step} in it"),
 ])
 def test_bad_arguments_raise_one_line(tmp_path, call, match):
     with pytest.raises(ValueError, match=match) as info:
         call(tmp_path)
     assert "\n" not in str(info.value)
     assert not list(tmp_path.glob("*.gif"))
+
+
+def test_frames_carry_a_step_counter_unless_told_not_to():
+    plain, counted = FrameRecorder(every=1, size=None, label=None), FrameRecorder(every=1, size=None)
+    image = torch.full((1, 3, 64, 96), 0.8)
+    for recorder in (plain, counted):
+        recorder(0, image)
+        recorder(7, image)
+    assert plain.frames[1].tobytes() == to_pil(image).tobytes()
+    stamped = torch.from_numpy(np.asarray(counted.frames[1])).float()
+    corner, rest = stamped[-12:, :30], stamped[:40]
+    assert corner.min() == 0 and corner.max() > 200 and (rest == stamped[0, 0]).all()  # dark box, white text
+    assert counted.frames[0].tobytes() != counted.frames[1].tobytes()  # "step 0" and "step 7" differ
