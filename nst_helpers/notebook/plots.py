@@ -5,6 +5,7 @@ import math
 from typing import Mapping, Sequence
 
 import matplotlib.pyplot as plt
+from matplotlib.ticker import MaxNLocator
 import torch
 
 from ..core.images import to_pil
@@ -61,6 +62,7 @@ def plot_losses(history: Mapping[str, Sequence[float]], keys: Sequence[str] | No
                 linewidth=max(0.8, 2.6 - 0.4 * i))  # later curves thinner: one drawn on top leaves a rim
     if log:
         ax.set_yscale("log")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # steps are whole numbers
     ax.set_xlabel("step")
     ax.set_ylabel("loss")
     if title:

@@ -274,7 +274,7 @@ class OptimizationPanel:
         ax_image.set_title(f"{'stopped at' if result.interrupted else 'after'} step {result.steps}")
         ax_image.axis("off")
         if any(result.history.values()):
-            plot_losses(result.history, ax=ax_loss)
+            plot_losses(result.history, ax=ax_loss, title="weighted loss terms per step")
         settings = ", ".join(f"{name}={_short(value)}" for name, value in self.settings().items())
         fig.suptitle(f"{self.title}: {settings}" if self.title else settings, fontsize=9)
         fig.tight_layout()

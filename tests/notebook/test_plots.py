@@ -75,3 +75,9 @@ def test_curves_on_top_of_each_other_stay_distinguishable():
 def test_a_curve_drawn_on_top_of_another_is_thinner():
     ax = plot_losses({"a": [1.0, 0.5], "b": [1.0, 0.5]})
     assert ax.lines[0].get_linewidth() > ax.lines[1].get_linewidth()
+
+
+def test_loss_plots_tick_whole_steps_only():
+    ax = nh.plot_losses({"style": [3.0, 2.0, 1.5]})
+    assert all(float(tick).is_integer() for tick in ax.get_xticks())
+    plt.close("all")
