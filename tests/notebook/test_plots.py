@@ -78,6 +78,6 @@ def test_a_curve_drawn_on_top_of_another_is_thinner():
 
 
 def test_loss_plots_tick_whole_steps_only():
-    ax = nh.plot_losses({"style": [3.0, 2.0, 1.5]})
+    ax = plot_losses({"style": [3.0, 2.0, 1.5]})
     assert all(float(tick).is_integer() for tick in ax.get_xticks())
     plt.close("all")
