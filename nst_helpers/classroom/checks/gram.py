@@ -113,9 +113,9 @@ def check_masked_gram(fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor], 
         import matplotlib.pyplot as plt
         fig, axes = plt.subplots(1, 3, figsize=(9, 2.8))
         axes[0].imshow(mask[0, 0], cmap="gray", vmin=0, vmax=1)
-        axes[0].set_title("mask (left half)")
+        axes[0].set_title("mask: left half 1 (white)")
         for ax, g, title in ((axes[1], out.detach()[0], "yours: masked"), (axes[2], gram_matrix(right)[0], "right half")):
-            ax.imshow(g, cmap="viridis")
+            fig.colorbar(ax.imshow(g, cmap="viridis"), ax=ax, fraction=0.046)
             ax.set_title(title)
         for ax in axes:
             ax.set_xticks([]), ax.set_yticks([])
