@@ -122,6 +122,11 @@ def gram_heatmap(gram: torch.Tensor, labels: Sequence[str] | None = None, ax: pl
     if labels is not None:
         ax.set_xticks(range(c), labels, rotation=45, ha="right")
         ax.set_yticks(range(c), labels)
+    else:  # channel numbers, never half-integers
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        ax.yaxis.set_major_locator(MaxNLocator(integer=True))
+        ax.set_xlabel("channel")
+        ax.set_ylabel("channel")
     if annotate if annotate is not None else c <= 8:
         for i in range(c):
             for j in range(c):

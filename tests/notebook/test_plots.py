@@ -81,3 +81,9 @@ def test_loss_plots_tick_whole_steps_only():
     ax = plot_losses({"style": [3.0, 2.0, 1.5]})
     assert all(float(tick).is_integer() for tick in ax.get_xticks())
     plt.close("all")
+
+
+def test_gram_heatmap_ticks_whole_channel_numbers():
+    ax = gram_heatmap(torch.eye(4))
+    assert all(float(t).is_integer() for t in ax.get_xticks()) and all(float(t).is_integer() for t in ax.get_yticks())
+    plt.close("all")
