@@ -28,7 +28,8 @@ Exit codes: 0 done, 1 ``check`` found the student notebooks out of date, 2 bad i
 """
 from .cli import main
 from .exercises import Exercise, exercises
-from .grading import ROW_FIELDS, STATUSES, Row, grade, grade_submission, summary, write_csv
+from .grading import grade, grade_submission, summary
+from .results import ROW_FIELDS, STATUSES, Row, write_csv
 from .session import Limits
 from .student_versions import build, check_up_to_date, has_exercises, make_student_version, out_of_date
 

@@ -8,7 +8,7 @@ import re
 from pathlib import Path
 from typing import Sequence
 
-from .grading import Row
+from .results import Row
 
 _MODE = re.compile(r" \[(no )?sandbox\]$")
 

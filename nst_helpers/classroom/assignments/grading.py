@@ -13,14 +13,12 @@ One CSV row per exercise and submission, always (see ROW_FIELDS and STATUSES).
 from __future__ import annotations
 
 import contextlib
-import csv
 import io
 import re
 import time
 import warnings
 from collections.abc import Callable
 from pathlib import Path
-from typing import NamedTuple
 
 import nbformat
 from nbformat import NotebookNode
@@ -29,24 +27,11 @@ from .. import checks
 from . import sandbox
 from .session import Limits, Malformed, SandboxedFunction, Session, Stopped
 from .exercises import answer_cell, exercises, tampering
+from .results import Row, write_csv
 from .student_versions import ASSIGNMENT_KEY, NOTEBOOK_GLOB, cell_tags
 
 REPO_NOTEBOOKS = sandbox.CHECKOUT / "notebooks"
-ROW_FIELDS = ("student", "notebook", "exercise", "points", "max_points", "status", "message")
-STATUSES = ("passed", "failed", "missing", "tampered", "timeout", "crashed", "error")
 SETUP_TAG = "grading-setup"
-
-
-class Row(NamedTuple):
-    """One exercise of one submission. status is one of STATUSES; message ends with the mode,
-    "[sandbox]" or "[no sandbox]", where the exercise was graded."""
-    student: str
-    notebook: str
-    exercise: str
-    points: float
-    max_points: float
-    status: str
-    message: str
 
 
 # --------------------------------------------------------------------------- one submission
@@ -265,14 +250,6 @@ def grade(submissions_dir: str | Path, out_csv: str | Path, *, source_dir: str |
         if table:
             summary_chart(table, folder / "summary.png")
     return rows
-
-
-def write_csv(rows: list[Row], out_csv: str | Path) -> None:
-    """CSV with the header ROW_FIELDS, one line per row."""
-    with open(out_csv, "w", newline="", encoding="utf-8") as f:
-        writer = csv.writer(f)
-        writer.writerow(ROW_FIELDS)
-        writer.writerows(rows)
 
 
 def summary(rows: list[Row]) -> str:
