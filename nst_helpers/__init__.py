@@ -11,7 +11,7 @@ import-linter, see pyproject.toml):
     methods        setup (shared by gatys, adain, patches), reconstruction, featurevis, deepdream, styles
     optimization   objectives, the loop, optimizers, memory estimates
     canvas         parameterizations, transforms, schedules
-    core           images, devices, weights, vgg, losses, measures, validation
+    core           images, devices, weights, pickles, networks, vgg, losses, measures, validation
 
 Everything a notebook needs is importable from here. The widget and plotting names (and
 `checks`) load on first use, so `import nst_helpers` does not import ipywidgets or matplotlib.
@@ -28,6 +28,7 @@ from .core.images import ImageLoadError, load_image, resize, save_image, to_pil
 from .core.losses import content_loss, gram_matrix, style_loss, tv_loss
 from .core.measures import (colour_distance, high_frequency_energy, periodic_energy, reference_content_loss,
                             reference_losses, reference_style_loss)
+from .core.networks import AlexNetFeatures, NetworkFeatures, VGG16Features
 from .core.validation import check_image
 from .core.vgg import LayerInfo, VGG19Features, format_layer_table, get_extractor, layer_names, layer_table
 from .core.weights import WeightsError
@@ -80,9 +81,9 @@ def __dir__() -> list[str]:
 
 
 __all__ = [
-    "ADAIN_STYLE_LAYERS", "ClaimError", "FourierImage", "FrameRecorder", "GATYS_CONTENT_LAYERS",
-    "GATYS_STYLE_LAYERS", "ImageLoadError", "LayerInfo", "MemoryEstimateError", "Objective", "OptimizationPanel",
-    "OptimizationResult", "PRESETS", "Parameterization", "PixelImage", "StopOptimization", "TransferSettings", "VGG19Features",
+    "ADAIN_STYLE_LAYERS", "AlexNetFeatures", "ClaimError", "FourierImage", "FrameRecorder", "GATYS_CONTENT_LAYERS",
+    "GATYS_STYLE_LAYERS", "ImageLoadError", "LayerInfo", "MemoryEstimateError", "NetworkFeatures", "Objective", "OptimizationPanel",
+    "OptimizationResult", "PRESETS", "Parameterization", "PixelImage", "StopOptimization", "TransferSettings", "VGG16Features", "VGG19Features",
     "WeightsError", "adain", "adain_transfer", "best_style_transfer", "channel_mean_std", "channel_objective",
     "check_fits", "check_image", "checks", "choose", "claim", "colour_distance", "colour", "content_loss", "deepdream", "default_device", "describe_change",
     "estimate_transfer_memory", "feature_mosaic", "format_layer_table", "get_extractor", "gif_image",

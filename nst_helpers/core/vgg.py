@@ -15,18 +15,23 @@ from torch import nn
 
 from .devices import resolve_device, resolve_precision
 from .images import MIN_SIDE
-from .weights import CONV_LAYERS, load_weights
+from .networks import NETWORK_CLASSES, POOLINGS, NetworkFeatures, network_layer_names
+from .weights import CONV_LAYERS, TORCHVISION_MEAN, TORCHVISION_STD, load_weights
 
 CAFFE_MEAN_BGR = (103.939, 116.779, 123.68)
-TORCHVISION_MEAN = (0.485, 0.456, 0.406)
-TORCHVISION_STD = (0.229, 0.224, 0.225)
 _POOL_AFTER = {"conv1_2": "pool1", "conv2_2": "pool2", "conv3_4": "pool3", "conv4_4": "pool4"}
 
-POOLINGS = ("avg", "max")
+#: The networks get_extractor builds: VGG19 (VGG19Features) and those of core.networks.
+NETWORKS = ("vgg19", "vgg16", "alexnet")
 
 
-def layer_names() -> list[str]:
-    """All layer names in forward order: conv1_1, relu1_1, conv1_2, relu1_2, pool1, ..., relu5_4."""
+def layer_names(network: str = "vgg19") -> list[str]:
+    """All layer names in forward order; VGG19's: conv1_1, relu1_1, conv1_2, relu1_2, pool1, ...,
+    relu5_4. network="vgg16" or "alexnet" gives theirs (see core.networks)."""
+    if network != "vgg19":
+        if network not in NETWORKS:
+            raise ValueError(f"network must be one of {NETWORKS}, got {network!r}")
+        return network_layer_names(network)
     names = []
     for conv, _, _ in CONV_LAYERS:
         names += [conv, conv.replace("conv", "relu")]
@@ -196,7 +201,26 @@ def format_layer_table(rows: Iterable[LayerInfo]) -> str:
 
 
 @functools.lru_cache(maxsize=4)
-def get_extractor(weights: str | os.PathLike = "original", pooling: str = "avg",
-                  device: str | None = None, precision: str = "auto") -> VGG19Features:
-    """A shared VGG19Features for these settings, built once per session (weights load once)."""
+def _shared_vgg19(weights: str | os.PathLike, pooling: str, device: str | None, precision: str) -> VGG19Features:
     return VGG19Features(weights=weights, pooling=pooling, device=device, precision=precision)
+
+
+@functools.lru_cache(maxsize=4)
+def _shared_network(network: str, weights: str | os.PathLike, pooling: str, device: str | None,
+                    precision: str) -> NetworkFeatures:
+    return NETWORK_CLASSES[network](weights=weights, pooling=pooling, device=device, precision=precision)
+
+
+def get_extractor(weights: str | os.PathLike | None = None, pooling: str = "avg", device: str | None = None,
+                  precision: str = "auto", network: str = "vgg19") -> VGG19Features | NetworkFeatures:
+    """A shared extractor for these settings, built once per session (weights load once).
+
+    network: "vgg19" (VGG19Features, the default), "vgg16" (VGG16Features) or "alexnet"
+        (AlexNetFeatures); all take RGB in [0, 1] and return {layer name: activations}.
+    weights: None for the network's default: "original" for VGG19, "torchvision" for the others.
+    """
+    if network not in NETWORKS:
+        raise ValueError(f"network must be one of {NETWORKS}, got {network!r}")
+    if network == "vgg19":
+        return _shared_vgg19("original" if weights is None else weights, pooling, device, precision)
+    return _shared_network(network, "torchvision" if weights is None else weights, pooling, device, precision)

@@ -9,6 +9,7 @@ Three sources, all loaded with ``torch.load(..., weights_only=True)`` (no pickle
 - a path to a local file in either layout.
 
 Every source is turned into one canonical state dict: ``{"conv1_1.weight": ..., "conv1_1.bias": ...}``.
+VGG16's and AlexNet's weights: see network_weights.
 """
 from __future__ import annotations
 
@@ -35,6 +36,9 @@ ORIGINAL_FILE = "vgg19_weights_tf_dim_ordering_tf_kernels_notop_q.bin"
 ORIGINAL_SHA256 = "c34748d2a8b1ad0a651c18a3addff1b0189af7f070cdaaa0dced0db6150b6af6"
 TORCHVISION_FILE = "vgg19-dcbb9e9d.pth"
 TORCHVISION_URL = "https://download.pytorch.org/models/" + TORCHVISION_FILE
+#: The ImageNet mean and standard deviation (RGB in [0, 1]) that torchvision's weights expect.
+TORCHVISION_MEAN = (0.485, 0.456, 0.406)
+TORCHVISION_STD = (0.229, 0.224, 0.225)
 
 
 class WeightsError(ValueError):
