@@ -182,6 +182,9 @@ def test_every_experiment_section_claims_what_it_shows_and_every_claim_held(name
     text = "".join(o.get("text", "") + str(o.get("evalue", "")) for c in nb.cells if c.cell_type == "code"
                    for o in c.outputs)
     assert "claim failed" not in text and "not checked at quick size" not in text
+    stray = [c.source.splitlines()[-1] for c in nb.cells if c.cell_type == "code" and "nh.claim(" in c.source
+             for o in c.outputs if o.output_type == "execute_result"]
+    assert not stray, f"{name}: a claim cell shows a stray result after {stray[0]!r}"
     assert "NBVAL_" not in "".join(c.source for c in nb.cells), "use nbval's cell tags, not comments"
 
 

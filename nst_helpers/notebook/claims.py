@@ -23,10 +23,11 @@ def _numbers(numbers: dict[str, float]) -> str:
     return ", ".join(f"{name} = {float(value):.4g}" for name, value in numbers.items())
 
 
-def claim(statement: str, holds: bool, **numbers: float) -> bool:
+def claim(statement: str, holds: bool, **numbers: float) -> None:
     """Check `statement` (the sentence, with its margin) against `holds` (the comparison, as code).
-    numbers: the values it rests on, printed either way. Returns `holds`; raises ClaimError when
-    it is False at full size. A statement must be a non-empty sentence and at least one number given."""
+    numbers: the values it rests on, printed either way. Raises ClaimError when `holds` is False at
+    full size; returns nothing, so a claim ending a cell adds no stray output. A statement must be a
+    non-empty sentence and at least one number given."""
     if not isinstance(statement, str) or not statement.strip():
         raise ValueError("statement: give the sentence the claim checks")
     if not numbers:
@@ -34,11 +35,10 @@ def claim(statement: str, holds: bool, **numbers: float) -> bool:
     shown = _numbers(numbers)
     if quick_mode():
         print(f"claim: {statement} ({shown}): not checked at quick size")
-        return bool(holds)
+        return
     if not holds:
         raise ClaimError(f"claim failed: {statement} ({shown})")
     print(f"✓ claim: {statement} ({shown})")
-    return True
 
 
 def relative_change(new: float, old: float) -> float:
