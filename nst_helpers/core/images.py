@@ -119,7 +119,8 @@ def load_image(source: ImageSource, max_size: int | None = None) -> torch.Tensor
         raise ImageLoadError(f"{name}: {img.width}x{img.height} is too small; VGG19 needs at least "
                              f"{MIN_SIDE}x{MIN_SIDE} pixels")
     array = _to_rgb_array(img)
-    return torch.from_numpy(np.ascontiguousarray(array)).permute(2, 0, 1).unsqueeze(0)
+    # contiguous: torch's L-BFGS views a gradient as flat, and a gradient takes the image's strides
+    return torch.from_numpy(np.ascontiguousarray(array)).permute(2, 0, 1).unsqueeze(0).contiguous()
 
 
 def to_pil(image: torch.Tensor) -> Image.Image:

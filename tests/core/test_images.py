@@ -23,6 +23,20 @@ def test_loads_bundled_photo_as_unit_range_tensor():
     assert 0 <= t.min() and t.max() <= 1 and t.max() > 0.9
 
 
+def test_loaded_image_is_contiguous_so_a_plain_lbfgs_loop_runs():
+    image = nh.load_image(DATA / "content" / "tubingen.jpg", max_size=32)
+    assert image.is_contiguous()
+    x = image.clone().requires_grad_(True)
+    opt = torch.optim.LBFGS([x], max_iter=1)
+
+    def closure():
+        opt.zero_grad()
+        loss = (x ** 2).mean()
+        loss.backward()
+        return loss
+    opt.step(closure)  # torch's L-BFGS views the gradient as flat: fails on a permuted tensor
+
+
 def test_max_size_shrinks_longer_side_and_never_enlarges():
     assert nh.load_image(DATA / "content" / "tubingen.jpg", max_size=128).shape == (1, 3, 96, 128)
     assert nh.load_image(DATA / "content" / "chelsea.jpg", max_size=2000).shape == (1, 3, 300, 451)
