@@ -101,6 +101,7 @@ def optimize(objective: Objective | LossFunction, init: torch.Tensor | Parameter
              optimizer: OptimizerChoice = "lbfgs", lr: float | None = None, callback: Callback | None = None,
              callback_every: int = 10, progress: bool = True, desc: str = "optimizing",
              max_recoveries: int = 10, divergence_guard: bool | None = None,
+             first_step: float | None = LBFGS_FIRST_STEP, clamp: bool = True,
              keep: str = "best", step_offset: int = 0) -> OptimizationResult:
     """Minimize the sum of the objective's terms over the image for `steps` steps.
 
@@ -113,8 +114,11 @@ def optimize(objective: Objective | LossFunction, init: torch.Tensor | Parameter
         pass): the callback and the messages count on from there.
     A loss function may backpropagate parts of its loss itself (the tiled pass does, tile by
     tile) and return them detached; the loop backpropagates whatever still has a graph.
-    Pixels are clamped to [0, 1] after every step. A NaN/inf loss or gradient, or a loss
-    over twice the best so far (L-BFGS's early steps can overshoot wildly), sends the image
+    Pixels are clamped to [0, 1] after every step (clamp=False leaves them free; the returned
+    image is still clamped). L-BFGS's first step moves no parameter more than `first_step` * lr
+    (None: torch's own first step, which is tiny and makes the second overshoot). A NaN/inf
+    loss or gradient, or a loss over twice the best so far (L-BFGS's early steps can overshoot
+    wildly; divergence_guard=False lets such a step stand), sends the image
     back to the best iterate with half the learning rate, or a tenth of it when the previous
     recovery was at most one step earlier; after `max_recoveries` such failures in a row the
     loop stops.
@@ -132,6 +136,9 @@ def optimize(objective: Objective | LossFunction, init: torch.Tensor | Parameter
     check_int(step_offset, "step_offset", 0)
     if keep not in KEEP:
         raise ValueError(f"keep must be one of {KEEP}, got {keep!r}")
+    if first_step is not None and not (isinstance(first_step, (int, float)) and not isinstance(first_step, bool)
+                                       and math.isfinite(first_step) and first_step > 0):
+        raise ValueError(f"first_step must be a positive number or None, got {first_step!r}")
     loss_function = as_loss_function(objective, extractor, transform)
     if divergence_guard is None:
         divergence_guard = transform is None
@@ -177,16 +184,16 @@ def optimize(objective: Objective | LossFunction, init: torch.Tensor | Parameter
 
     def size_first_lbfgs_step() -> None:
         """Evaluate once, set lr so the first step moves no parameter more than
-        LBFGS_FIRST_STEP * lr, and leave the evaluation for opt.step to reuse."""
+        first_step * lr, and leave the evaluation for opt.step to reuse."""
         pending.append(closure())
         grads = [p.grad.abs() for p in params if p.grad is not None]
         g_max = max(g.max() for g in grads).item() if grads else 0.0
         if g_max > 0:
             g_sum = sum(g.sum() for g in grads).item()  # torch's first step is lr * g / max(|g|_1, 1)
-            opt.param_groups[0]["lr"] = lr * LBFGS_FIRST_STEP * max(g_sum, 1.0) / g_max
+            opt.param_groups[0]["lr"] = lr * first_step * max(g_sum, 1.0) / g_max
 
     opt = make_optimizer(optimizer, params, lr)
-    fresh = optimizer == "lbfgs"
+    fresh = optimizer == "lbfgs" and first_step is not None
     recoveries, in_a_row, last_recovery, step, interrupted = 0, 0, -10, 0, False
     start = time.perf_counter()
     bar = tqdm(total=steps, desc=desc, disable=not progress, leave=True)
@@ -212,7 +219,7 @@ def optimize(objective: Objective | LossFunction, init: torch.Tensor | Parameter
                 lr /= 2 if in_a_row == 1 else 10
                 pending.clear()
                 opt = make_optimizer(optimizer, params, lr)
-                fresh = optimizer == "lbfgs"
+                fresh = optimizer == "lbfgs" and first_step is not None
                 what = "jumped to" if isinstance(bad, _Diverged) else "became"
                 message = (f"step {step_offset + step + 1}: loss {what} {bad.args[0]:.4g}; went back to the best image "
                            f"(loss {best_loss:.4g}) and lowered the learning rate to {lr:.3g}")
@@ -221,7 +228,8 @@ def optimize(objective: Objective | LossFunction, init: torch.Tensor | Parameter
                 else:
                     note(message)
                 continue
-            param.project_()
+            if clamp:
+                param.project_()
             step += 1
             for key, value in last.items():
                 history.setdefault(key, []).append(value)

@@ -101,6 +101,8 @@ def test_callback_runs_every_k_steps_and_can_stop():
     ({"steps": -3}, "steps must be a positive integer"),
     ({"steps": 5, "optimizer": "sgd"}, "optimizer must be one of"),
     ({"steps": 5, "lr": float("nan")}, "lr must be a positive number"),
+    ({"steps": 5, "first_step": 0}, "first_step must be a positive number or None"),
+    ({"steps": 5, "first_step": "big"}, "first_step must be a positive number or None"),
 ])
 def test_bad_arguments_fail_before_work(kwargs, match):
     def objective(image):
@@ -119,6 +121,30 @@ def test_first_lbfgs_step_moves_no_pixel_more_than_the_set_size():
     assert result.history["total"][1] < result.history["total"][0]
     moved = (result.image - start).abs().max().item()
     assert LBFGS_FIRST_STEP * 0.99 <= moved <= LBFGS_FIRST_STEP * 1.01
+
+
+@pytest.mark.parametrize("first_step", [0.01, 0.2])
+def test_first_step_size_is_a_setting_and_none_is_torchs_own(first_step):
+    target = torch.rand(1, 3, 16, 16, generator=torch.Generator().manual_seed(1))
+    start = torch.full_like(target, 0.5)
+    objective = lambda x: {"mse": 1e6 * ((x - target) ** 2).sum()}  # noqa: E731
+    sized = nh.optimize(objective, start, steps=2, first_step=first_step, progress=False)
+    assert first_step * 0.99 <= (sized.image - start).abs().max().item() <= first_step * 1.01
+    # torch's first step is lr * g / |g|_1: a tiny move for a gradient spread over many pixels
+    torchs = nh.optimize(objective, start, steps=1, first_step=None, progress=False, keep="last")
+    gradient = 2e6 * (start - target)
+    expected = (gradient.abs() / gradient.abs().sum()).max().item()
+    assert (torchs.image - start).abs().max().item() == pytest.approx(expected, rel=1e-3)
+
+
+def test_clamp_can_be_switched_off_and_the_result_is_still_in_range():
+    target = torch.full((1, 3, 4, 4), 3.0)
+    seen = []
+    free = nh.optimize(quadratic_to(target), torch.full((1, 3, 4, 4), 0.5), steps=10, clamp=False,
+                       callback=lambda step, image, losses: seen.append(image.max().item()), callback_every=1,
+                       progress=False)
+    assert max(seen) > 1.5  # the pixels went past 1 on the way to 3
+    assert free.image.max() <= 1.0
 
 
 def test_a_step_that_blows_up_the_loss_is_undone_quietly():
