@@ -37,6 +37,9 @@ from .methods import styles
 from .methods.adain import ADAIN_STYLE_LAYERS, adain, adain_transfer, channel_mean_std, mean_std_loss
 from .methods.deepdream import deepdream, octave_sizes
 from .methods.featurevis import channel_objective, layer_objective, visualize
+from .methods.fasttrain import FastTrainingSettings, TrainingResult, load_photos, train_feedforward
+from .methods.feedforward import (NetworkFileError, TransformNet, count_flops, count_parameters, load_network,
+                                  network_info, save_network, stylize)
 from .methods.gatys import GATYS_CONTENT_LAYERS, GATYS_STYLE_LAYERS, TransferSettings, style_transfer, transfer_with
 from .methods.patches import patch_transfer
 from .methods.reconstruction import reconstruct_content, start_image, synthesize_texture
@@ -95,4 +98,6 @@ __all__ = [
     "show_images", "split_masks", "start_image", "style_loss", "style_transfer", "styles",
     "synthesize_texture", "tiled_style_transfer", "to_pil", "transfer_with", "transforms", "tv_loss", "visualize",
     "vgg19_state_dict",
+    "FastTrainingSettings", "NetworkFileError", "TrainingResult", "TransformNet", "count_flops", "count_parameters",
+    "load_network", "load_photos", "network_info", "save_network", "stylize", "train_feedforward",
 ]
