@@ -37,9 +37,10 @@ from .methods import styles
 from .methods.adain import ADAIN_STYLE_LAYERS, adain, adain_transfer, channel_mean_std, mean_std_loss
 from .methods.deepdream import deepdream, octave_sizes
 from .methods.featurevis import channel_objective, layer_objective, visualize
-from .methods.fasttrain import FastTrainingSettings, TrainingResult, load_photos, train_feedforward
+from .methods.fasttrain import FastTrainingSettings, TrainingResult, train_feedforward
 from .methods.feedforward import (NetworkFileError, TransformNet, count_flops, count_parameters, load_network,
                                   network_info, save_network, stylize)
+from .methods.photos import load_photos
 from .methods.gatys import GATYS_CONTENT_LAYERS, GATYS_STYLE_LAYERS, TransferSettings, style_transfer, transfer_with
 from .methods.patches import patch_transfer
 from .methods.reconstruction import reconstruct_content, start_image, synthesize_texture

@@ -8,6 +8,7 @@ import pytest
 from PIL import Image
 
 import nst_helpers as nh
+from nst_helpers.methods.photos import MIN_PHOTO_SIDE, photo_files
 
 from conftest import DATA
 
@@ -30,7 +31,7 @@ def near_duplicate(a: Image.Image, b: Image.Image) -> bool:
 
 
 def training_files():
-    return nh.methods.fasttrain.photo_files(PHOTOS)
+    return photo_files(PHOTOS)
 
 
 def test_there_are_at_least_17_photos_and_each_is_credited():
@@ -70,4 +71,4 @@ def test_every_photo_loads_as_rgb_large_enough_to_train_on():
     photos = nh.load_photos(PHOTOS)
     assert len(photos) == len(training_files())
     for photo in photos:
-        assert photo.shape[:2] == (1, 3) and min(photo.shape[-2:]) >= nh.methods.fasttrain.MIN_PHOTO_SIDE
+        assert photo.shape[:2] == (1, 3) and min(photo.shape[-2:]) >= MIN_PHOTO_SIDE

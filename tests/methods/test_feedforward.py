@@ -5,9 +5,10 @@ import pytest
 import torch
 
 import nst_helpers as nh
-from nst_helpers.methods.fasttrain import FastTrainingSettings, random_crops, train_feedforward
+from nst_helpers.methods.fasttrain import FastTrainingSettings, train_feedforward
 from nst_helpers.methods.feedforward import (NetworkFileError, TransformNet, count_flops, count_parameters,
                                              load_network, network_info, save_network, stylize)
+from nst_helpers.methods.photos import random_crops
 from nst_helpers.optimization.loop import StopOptimization
 
 #: Tiny, fast training: 32 px crops, batch 2, CPU fp32.
