@@ -61,7 +61,7 @@ class FastTrainingSettings:
 
     content_layers: Layers = ("relu2_2",)
     style_layers: Layers = GATYS_STYLE_LAYERS
-    content_weight: float = 1.0
+    content_weight: float = 3.0
     style_weight: float = 100.0
     tv_weight: float = 300.0
     loss_kind: str = "mse"

@@ -200,6 +200,6 @@ def test_cli_as_module_grades_and_prints_a_summary(tmp_path):
     assert proc.returncode == 0, proc.stderr
     lines = proc.stdout.splitlines()
     assert lines[0].split() == ["student", "notebook", "points", "first", "problem"]
-    assert lines[1].split()[:5] == ["bob", "04_gram_matrices", "0/1", "gram_matrix:", "failed:"]
+    assert lines[1].split()[:5] == ["bob", "04_gram_matrices", "0/2", "gram_matrix:", "failed:"]
     assert "grading bob.ipynb" in proc.stderr and "skipping notes.txt: not a notebook" in proc.stderr
-    assert (tmp_path / "g.csv").read_text(encoding="utf-8").count("\n") == 2
+    assert (tmp_path / "g.csv").read_text(encoding="utf-8").count("\n") == 3  # header, one row per exercise

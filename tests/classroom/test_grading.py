@@ -7,7 +7,6 @@ NST_REQUIRE_SANDBOX=1 (set by CI) turns that into a failure. Each submission sta
 import copy
 import csv
 import os
-import shutil
 
 import nbformat
 import pytest
@@ -36,10 +35,22 @@ def needs_sandbox():
         pytest.skip(why)
 
 
+def without_section(nb, heading: str):
+    """`nb` without the markdown section that starts with `heading` (up to the next '## ' heading)."""
+    start = next(i for i, c in enumerate(nb.cells) if c.cell_type == "markdown" and c.source.startswith(heading))
+    end = next(i for i in range(start + 1, len(nb.cells))
+               if nb.cells[i].cell_type == "markdown" and nb.cells[i].source.startswith("## "))
+    del nb.cells[start:end]
+    return nb
+
+
 @pytest.fixture(scope="module")
 def source_dir(tmp_path_factory):
+    """Notebook 04 with its one Gram exercise: the shuffle exercise's section is taken out, so
+    that every planted submission below is graded on gram_matrix alone."""
     folder = tmp_path_factory.mktemp("source")
-    shutil.copy(ROOT / "notebooks" / f"{NOTEBOOK}.ipynb", folder)
+    nb = nbformat.read(ROOT / "notebooks" / f"{NOTEBOOK}.ipynb", as_version=4)
+    nbformat.write(without_section(nb, "## Your turn: shuffle the positions"), folder / f"{NOTEBOOK}.ipynb")
     return folder
 
 

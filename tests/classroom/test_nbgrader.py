@@ -33,10 +33,12 @@ def test_marking_puts_solution_and_graded_cells_and_nothing_else():
         cell.metadata.pop("nbgrader", None)
     nb.cells[0].metadata["nbgrader"] = {"grade": True}  # a stray mark is removed
     assert nbgrader_cells.mark(nb) and not nbgrader_cells.mark(nb)
-    marks = {c.id: c.metadata["nbgrader"] for c in nb.cells if "nbgrader" in c.metadata}
-    solution, check = marks.values()
-    assert (solution["solution"], solution["grade"], solution["grade_id"]) == (True, False, "gram_matrix")
-    assert (check["grade"], check["locked"], check["points"]) == (True, True, checks.POINTS["check_gram"])
+    marks = [c.metadata["nbgrader"] for c in nb.cells if "nbgrader" in c.metadata]
+    solutions, graded = [m for m in marks if m["solution"]], [m for m in marks if m["grade"]]
+    assert len(marks) == 4
+    assert [(m["grade"], m["grade_id"]) for m in solutions] == [(False, "gram_matrix"), (False, "shuffle_positions")]
+    assert [(m["locked"], m["points"]) for m in graded] == [
+        (True, checks.POINTS["check_gram"]), (True, checks.POINTS["check_shuffle_positions"])]
 
 
 def run_nbgrader(course, *args):
@@ -70,12 +72,13 @@ def test_nbgrader_round_trip_generate_and_autograde(tmp_path):
     ours = make_student_version(source, NOTEBOOK)
     assert [(c.cell_type, c.source) for c in theirs.cells] == [(c.cell_type, c.source) for c in ours.cells]
 
-    exercise = next(c for c in source.cells if c.metadata.get("nbgrader", {}).get("solution"))
-    answers = {"alice": exercise.source, "bob": exercise.source.replace("/ (c * h * w)", "")}
-    assert answers["bob"] != answers["alice"]
+    gram, shuffle = [c for c in source.cells if c.metadata.get("nbgrader", {}).get("solution")]
+    answers = {"alice": (gram.source, shuffle.source), "bob": (gram.source.replace("/ (c * h * w)", ""), shuffle.source)}
+    assert answers["bob"][0] != answers["alice"][0]
     for student, answer in answers.items():
         nb = nbformat.read(course / "release" / "ps04" / f"{NOTEBOOK}.ipynb", as_version=4)
-        next(c for c in nb.cells if c.id == exercise.id).source = answer
+        for exercise, text in zip((gram, shuffle), answer):
+            next(c for c in nb.cells if c.id == exercise.id).source = text
         (course / "submitted" / student / "ps04").mkdir(parents=True)
         nbformat.write(nb, course / "submitted" / student / "ps04" / f"{NOTEBOOK}.ipynb")
         run_nbgrader(course, "db", "student", "add", student)
@@ -83,4 +86,4 @@ def test_nbgrader_round_trip_generate_and_autograde(tmp_path):
     with Gradebook(db) as gradebook:
         scores = {s: (gradebook.find_submission("ps04", s).score, gradebook.find_submission("ps04", s).max_score)
                   for s in answers}
-    assert scores == {"alice": (1.0, 1.0), "bob": (0.0, 1.0)}
+    assert scores == {"alice": (2.0, 2.0), "bob": (1.0, 2.0)}
