@@ -150,7 +150,7 @@ def test_notebook_is_committed_executed_small_and_framed(path):
 
 #: Notebooks whose prose has been checked against their own figures (issue 14): every experiment
 #: section is tagged and claims what it shows in code. The others join as they are rewritten.
-CLAIMS_CHECKED = ["01_setup_and_first_transfer", "02_what_a_cnn_sees", "03_content_reconstruction", "04_gram_matrices", "05_texture_synthesis", "06_neural_style_transfer", "07_beautiful_results", "08_deepdream", "09_beyond_optimization", "10_fast_style_transfer", "11_optimizers_and_failures"]
+CLAIMS_CHECKED = ["01_setup_and_first_transfer", "02_what_a_cnn_sees", "03_content_reconstruction", "04_gram_matrices", "05_texture_synthesis", "06_neural_style_transfer", "07_beautiful_results", "08_deepdream", "09_beyond_optimization", "10_fast_style_transfer", "11_optimizers_and_failures", "12_tutorial_vs_recipe"]
 
 
 def experiment_sections(nb) -> list[list]:
