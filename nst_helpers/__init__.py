@@ -8,7 +8,7 @@ import-linter, see pyproject.toml):
     classroom      checks of the learner's functions, student versions, grading
     notebook, cli  widgets, figures, GIFs, quick mode, claims | the nst-transfer command
     recipes        multiscale, tiling, colour, presets
-    methods        setup (shared by gatys, adain, patches), reconstruction, featurevis, deepdream, styles
+    methods        setup (shared by gatys, adain, patches), reconstruction, featurevis, attribution, deepdream, styles
     optimization   objectives, the loop, optimizers, memory estimates
     canvas         parameterizations, transforms, schedules
     core           images, devices, weights, pickles, networks, vgg, losses, measures, validation
@@ -34,6 +34,7 @@ from .core.vgg import LayerInfo, VGG19Features, format_layer_table, get_extracto
 from .core.weights import WeightsError
 from .core.weights import vgg19_state_dict
 from .methods import styles
+from .methods.attribution import deconvnet, guided_backprop, saliency, strongest_unit
 from .methods.adain import ADAIN_STYLE_LAYERS, adain, adain_transfer, channel_mean_std, mean_std_loss
 from .methods.deepdream import deepdream, octave_sizes
 from .methods.featurevis import channel_objective, layer_objective, visualize
@@ -90,7 +91,7 @@ __all__ = [
     "GATYS_STYLE_LAYERS", "ImageLoadError", "LayerInfo", "MemoryEstimateError", "NetworkFeatures", "Objective", "OptimizationPanel",
     "OptimizationResult", "PRESETS", "Parameterization", "PixelImage", "StopOptimization", "TransferSettings", "VGG16Features", "VGG19Features",
     "WeightsError", "adain", "adain_transfer", "best_style_transfer", "channel_mean_std", "channel_objective",
-    "check_fits", "check_image", "checks", "choose", "claim", "colour_distance", "colour", "content_loss", "deepdream", "default_device", "describe_change",
+    "check_fits", "check_image", "checks", "deconvnet", "guided_backprop", "saliency", "strongest_unit", "choose", "claim", "colour_distance", "colour", "content_loss", "deepdream", "default_device", "describe_change",
     "estimate_transfer_memory", "feature_mosaic", "format_layer_table", "get_extractor", "gif_image",
     "gram_heatmap", "gram_matrix", "high_frequency_energy", "initial_image", "layer_names", "layer_objective", "layer_picker",
     "layer_table", "load_image", "log_slider", "match_histogram", "mean_std_loss", "multiscale_transfer",
