@@ -4,7 +4,8 @@ A transform maps an image (N, 3, H, W) to another image and is differentiable, s
 optimization sees the gradient through it. Random transforms draw from the
 `torch.Generator` they were made with: the same seed gives the same run.
 Feature visualization needs them: without them, gradient ascent finds high-frequency
-patterns that excite a channel only at one exact pixel alignment.
+patterns that excite a channel only at one exact pixel alignment. `rotate` and `zoom` are
+fixed, not random, changes (`zoom` drives DeepDream's zoom loop in notebook 08).
 """
 from __future__ import annotations
 
@@ -13,6 +14,8 @@ from typing import Callable, Sequence
 import torch
 import torch.nn.functional as F
 import torchvision.transforms.functional as TF
+
+from ..core.validation import check_number
 
 Transform = Callable[[torch.Tensor], torch.Tensor]
 
@@ -149,3 +152,15 @@ def crop_border(image: torch.Tensor, px: int) -> torch.Tensor:
     if 2 * px >= min(height, width):
         raise ValueError(f"px must be less than half the image's smaller side ({min(height, width)}), got {px}")
     return image[..., px:height - px, px:width - px]
+
+
+def zoom(image: torch.Tensor, factor: float) -> torch.Tensor:
+    """Enlarge the centre of `image` (N, C, H, W) in [0, 1] by `factor`: the central H / factor x
+    W / factor region, resized back to H x W (bicubic, clamped to [0, 1]; differentiable). Same shape
+    out. factor 1 returns `image`; a factor below 1 zooms out, filling the border by reflection."""
+    factor = check_number(factor, "factor")
+    if factor == 1:
+        return image
+    theta = torch.tensor([[1 / factor, 0.0, 0.0], [0.0, 1 / factor, 0.0]], dtype=image.dtype, device=image.device)
+    grid = F.affine_grid(theta.expand(image.shape[0], 2, 3), list(image.shape), align_corners=False)
+    return F.grid_sample(image, grid, mode="bicubic", padding_mode="reflection", align_corners=False).clamp(0, 1)

@@ -1,4 +1,4 @@
-"""Random, differentiable image changes: jitter, scale, blur, compose, rotate, augmentation, crop_border."""
+"""Random, differentiable image changes: jitter, scale, blur, compose, rotate, augmentation, crop_border, zoom."""
 import pytest
 import torch
 
@@ -135,3 +135,38 @@ def test_compose_applies_left_to_right():
 def test_bad_transform_arguments(make):
     with pytest.raises(ValueError):
         make()
+
+
+def ramps(height, width):
+    """Channel 0 rises with x, channel 1 with y (pixel coordinates about the centre, / 100 + 0.5)."""
+    y = (torch.arange(height).float()[:, None] - (height - 1) / 2).expand(height, width)
+    x = (torch.arange(width).float()[None, :] - (width - 1) / 2).expand(height, width)
+    return torch.stack([x, y, torch.zeros_like(x)])[None] / 100 + 0.5
+
+
+@pytest.mark.parametrize("factor", [1.05, 1.5, 2.0, 0.8])
+def test_zoom_scales_distances_from_the_centre_by_the_factor(factor):
+    image = ramps(30, 50)  # not square: x and y must both scale by `factor`, about the centre
+    zoomed = T.zoom(image, factor)
+    expected = (image - 0.5) / factor + 0.5  # a pixel d from the centre shows what was d / factor from it
+    # away from the edges (and the reflected border of a zoom out) the ramp comes back to within 0.05 px
+    # (torch's bicubic kernel); sampling about a corner, or x and y alike on a non-square image, is 1 px off
+    inside = T.crop_border(zoomed - expected, 8)
+    assert zoomed.shape == image.shape
+    assert inside.abs().max() < 1e-3
+
+
+def test_zoom_by_1_is_the_identity_and_zooming_passes_the_gradient_back():
+    image = noise(20, 28).requires_grad_(True)
+    assert T.zoom(image, 1) is image
+    zoomed = T.zoom(image, 1.1)
+    assert zoomed.min() >= 0 and zoomed.max() <= 1
+    (zoomed * noise(20, 28, seed=3)).sum().backward()
+    assert image.grad is not None and image.grad.abs().sum() > 0
+
+
+@pytest.mark.parametrize("factor", [0, -1.1, float("nan"), True, "2"])
+def test_zoom_refuses_a_bad_factor(factor):
+    with pytest.raises(ValueError, match="factor must be a finite number > 0") as error:
+        T.zoom(noise(), factor)
+    assert "\n" not in str(error.value)
