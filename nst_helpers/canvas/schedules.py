@@ -1,5 +1,8 @@
 """Blurring the image, or its gradient, less and less as the optimization goes on.
 
+Three places for the blur: the image VGG sees (`ScheduledBlur` as a transform), the gradient
+(`blur_gradient`), or the image itself after every step (`BlurredPixels` as the parameterization).
+
 A trick from feature visualization and some style transfer code: early steps, seen through a
 strong blur, can only fix the large shapes; as the blur fades, later steps add the details.
 A schedule is a function step -> value, e.g. ``decaying(4.0, 0.3, steps=200)`` for the sigma.
@@ -13,6 +16,7 @@ import torch
 from torch.utils.hooks import RemovableHandle
 
 from ..core.validation import check_int
+from .parameterizations import PixelImage
 from .transforms import gaussian_blur
 
 Schedule = Callable[[int], float]
@@ -93,3 +97,30 @@ def blur_gradient(tensor: torch.Tensor, schedule: Schedule) -> RemovableHandle:
         raise ValueError(f"schedule must be a function step -> sigma, got {type(schedule).__name__}")
     blur = ScheduledBlur(schedule)
     return tensor.register_hook(blur)
+
+
+class BlurredPixels(PixelImage):
+    """Pixels replaced by their own Gaussian blur after every optimizer step: a Parameterization
+    for `optimize` (or `style_transfer(parameterization=...)`).
+
+    init: (1, 3, H, W) in [0, 1], copied. The loop calls `project_` once after each step; its k-th
+    call (k = 0, 1, ...) blurs the pixels with sigma = schedule(k) (nothing when sigma <= MIN_SIGMA),
+    then clamps them to [0, 1]. `self.step` counts the calls. Unlike `ScheduledBlur`, the blur is
+    not seen by the loss: it changes the image that the next step starts from. Needs clamp=True
+    in `optimize` (the default), or project_ is never called.
+    """
+
+    def __init__(self, init: torch.Tensor, schedule: Schedule) -> None:
+        if not callable(schedule):
+            raise ValueError(f"schedule must be a function step -> sigma, got {type(schedule).__name__}")
+        super().__init__(init)
+        self.schedule = schedule
+        self.step = 0
+
+    def project_(self) -> None:
+        sigma = self.schedule(self.step)
+        self.step += 1
+        with torch.no_grad():
+            if sigma > MIN_SIGMA:
+                self.pixels.copy_(gaussian_blur(sigma)(self.pixels))
+            self.pixels.clamp_(0, 1)

@@ -1,4 +1,4 @@
-"""Decaying schedules, ScheduledBlur and blur_gradient."""
+"""Decaying schedules, ScheduledBlur, blur_gradient and BlurredPixels."""
 import math
 
 import pytest
@@ -6,7 +6,7 @@ import torch
 
 from nst_helpers.optimization.loop import optimize
 from nst_helpers.canvas.parameterizations import PixelImage
-from nst_helpers.canvas.schedules import MIN_SIGMA, ScheduledBlur, blur_gradient, decaying
+from nst_helpers.canvas.schedules import MIN_SIGMA, BlurredPixels, ScheduledBlur, blur_gradient, decaying
 from nst_helpers.canvas.transforms import gaussian_blur
 
 
@@ -126,7 +126,54 @@ def test_blur_gradient_works_inside_optimize():
     assert high_frequency_energy(fit(blur=True)) < 0.3 * high_frequency_energy(fit(blur=False))
 
 
+def test_blurred_pixels_blur_themselves_on_each_project_call():
+    start = noise()
+    steps_seen = []
+
+    def schedule(step):
+        steps_seen.append(step)
+        return [1.5, MIN_SIGMA][step]
+
+    param = BlurredPixels(start, schedule)
+    assert torch.equal(param(), start) and param.step == 0  # the start is not blurred
+    param.project_()
+    assert torch.allclose(param(), gaussian_blur(1.5)(start))
+    assert high_frequency_energy(param()) < 0.2 * high_frequency_energy(start)
+    blurred = param().detach().clone()
+    param.project_()  # sigma MIN_SIGMA: left alone
+    assert torch.equal(param(), blurred)
+    assert steps_seen == [0, 1] and param.step == 2
+    assert torch.equal(start, noise())  # init is copied, never changed
+    with torch.no_grad():
+        param.pixels.add_(2.0)
+    param.step = 1
+    param.project_()  # still clamped
+    assert param().max() == 1.0
+
+
+def test_blurred_pixels_are_blurred_after_every_step_of_optimize():
+    """Fitting noise with the pixels blurred after each step leaves a smoother image; the schedule
+    is asked once per step."""
+    target = noise(seed=2)
+    steps_seen = []
+
+    def schedule(step):
+        steps_seen.append(step)
+        return 2.0
+
+    def fit(param) -> torch.Tensor:
+        return optimize(lambda image: {"mse": torch.mean((image - target) ** 2)}, param, steps=10,
+                        optimizer="adam", lr=0.05, progress=False, keep="last").image
+
+    plain = fit(PixelImage(torch.full_like(target, 0.5)))
+    blurred = fit(BlurredPixels(torch.full_like(target, 0.5), schedule))
+    assert steps_seen == list(range(10))
+    assert high_frequency_energy(blurred) < 0.3 * high_frequency_energy(plain)
+
+
 @pytest.mark.parametrize("call, match", [
+    (lambda: BlurredPixels(noise(), 2.0), "schedule must be a function"),
+    (lambda: BlurredPixels(torch.zeros(3, 8, 8), lambda step: 1.0), r"init: expected shape \(1, 3, H, W\)"),
     (lambda: blur_gradient(noise(), lambda step: 1.0), "tensor must be a tensor with requires_grad=True"),
     (lambda: blur_gradient(torch.zeros(3, 8, 8, requires_grad=True), lambda step: 1.0),
      r"tensor must be an image \(N, C, H, W\)"),
