@@ -10,7 +10,7 @@ from nst_helpers.classroom.assignments.session import SandboxedFunction, Session
 
 NEW = ["check_coarse_to_fine", "check_colour_preserving_transfer", "check_dream_octaves", "check_mean_std_loss",
        "check_normalized_content_loss", "check_reconstruction_loop", "check_shuffle_positions",
-       "check_texture_synthesis", "check_vgg19_from_scratch", "check_visualize_channel"]
+       "check_texture_synthesis", "check_vgg19_from_scratch", "check_visualize_channel", "check_instance_norm"]
 
 ANSWERS = '''
 import torch
@@ -110,6 +110,10 @@ def mean_std_loss(features, style_features, weights):
         total = total + w * (F.mse_loss(fm, sm) + F.mse_loss(fs, ss))
     return total
 
+def instance_norm(x, weight, bias, eps=1e-5):
+    var, mean = torch.var_mean(x, dim=(2, 3), keepdim=True, unbiased=False)
+    return (x - mean) / (var + eps).sqrt() * weight.view(1, -1, 1, 1) + bias.view(1, -1, 1, 1)
+
 # wrong answers and answers that delegate to the package's own
 def mean_std_loss_var(features, style_features, weights):
     return sum(w * (F.mse_loss(features[k].mean((2, 3)), style_features[k].mean((2, 3)))
@@ -118,6 +122,17 @@ def mean_std_loss_var(features, style_features, weights):
 
 def mean_std_loss_delegates(features, style_features, weights):
     return nh.mean_std_loss(features, style_features, weights)
+
+def instance_norm_batch(x, weight, bias, eps=1e-5):
+    var, mean = torch.var_mean(x, dim=(0, 2, 3), keepdim=True, unbiased=False)
+    return (x - mean) / (var + eps).sqrt() * weight.view(1, -1, 1, 1) + bias.view(1, -1, 1, 1)
+
+def instance_norm_delegates(x, weight, bias, eps=1e-5):
+    return F.instance_norm(x, weight=weight, bias=bias, eps=eps)
+
+def instance_norm_module(x, weight, bias, eps=1e-5):
+    layer = nn.InstanceNorm2d(x.shape[1], affine=True, eps=eps)
+    return torch.func.functional_call(layer, {"weight": weight, "bias": bias}, (x,))
 
 def build_vgg19_delegates(state_dict):
     return nn.Sequential(nh.VGG19Features(device="cpu").layers)
@@ -143,6 +158,10 @@ WRONG = [
     ("check_mean_std_loss", "mean_std_loss_delegates", "this package's own answer to the exercise being graded"),
     ("check_vgg19_from_scratch", "build_vgg19_delegates", "this package's own answer to the exercise being graded"),
     ("check_dream_octaves", "dream_octaves_delegates", "this package's own answer to the exercise being graded"),
+    ("check_instance_norm", "instance_norm_batch", "that is batch norm"),
+    ("check_instance_norm", "instance_norm_delegates",
+     "torch.nn.functional.instance_norm computes the answer to the exercise being graded"),
+    ("check_instance_norm", "instance_norm_module", "computes the answer to the exercise being graded"),
 ]
 
 
@@ -161,7 +180,8 @@ def target_of(check_name):
             "check_dream_octaves": "dream_octaves", "check_mean_std_loss": "mean_std_loss",
             "check_normalized_content_loss": "normalized_content_loss", "check_reconstruction_loop": "reconstruct",
             "check_shuffle_positions": "shuffle_positions", "check_texture_synthesis": "synthesize",
-            "check_vgg19_from_scratch": "build_vgg19", "check_visualize_channel": "visualize_channel"}[check_name]
+            "check_vgg19_from_scratch": "build_vgg19", "check_visualize_channel": "visualize_channel",
+            "check_instance_norm": "instance_norm"}[check_name]
 
 
 def test_every_new_check_has_points_and_a_withheld_entry_that_can_be_stubbed():

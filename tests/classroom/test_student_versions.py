@@ -14,7 +14,8 @@ from nst_helpers.classroom.assignments.student_versions import NOTEBOOK_GLOB, ha
 EXERCISES = {"preserve_colour", "preprocess_caffe", "channel_loss", "content_loss", "tv_loss", "make_closure",
              "gram_matrix", "style_loss", "total_loss", "masked_gram_matrix", "dream_step", "adain", "build_vgg19",
              "colour_preserving_transfer", "visualize_channel", "normalized_content_loss", "reconstruct",
-             "shuffle_positions", "synthesize", "coarse_to_fine", "dream_octaves", "mean_std_loss"}
+             "shuffle_positions", "synthesize", "coarse_to_fine", "dream_octaves", "mean_std_loss",
+             "instance_norm"}
 
 
 def graded(folder, tmp_path):
@@ -31,14 +32,14 @@ def test_student_versions_fail_every_check_helpfully(tmp_path):
 
 @pytest.mark.slow
 def test_reference_notebooks_pass_every_check(tmp_path):
-    """The teacher's notebooks that have exercises, handed in as they are (the others, 10 and 11,
-    are no assignment, and the grader rightly says so)."""
+    """The teacher's notebooks that have exercises (01-10), handed in as they are (the others are
+    no assignment, and the grader rightly says so)."""
     handed_in = tmp_path / "handed_in"
     handed_in.mkdir()
     for path in sorted((ROOT / "notebooks").glob(NOTEBOOK_GLOB)):
         if has_exercises(nbformat.read(path, as_version=4)):
             shutil.copy(path, handed_in)
-    assert len(list(handed_in.iterdir())) == 9
+    assert len(list(handed_in.iterdir())) == 10
     rows = graded(handed_in, tmp_path)
     assert {row.exercise for row in rows} == EXERCISES
     assert sum(row.max_points for row in rows) == sum(checks.POINTS.values())

@@ -18,6 +18,7 @@ from .deepdream import check_dream_step
 from .featurevis import check_channel_objective
 from .gram import check_gram, check_masked_gram
 from .gram_positions import check_shuffle_positions
+from .instance_norm import check_instance_norm
 from .losses import check_content_loss, check_style_loss, check_tv_loss
 from .mean_std import check_mean_std_loss
 from .octaves import check_dream_octaves
@@ -36,7 +37,9 @@ POINTS = {name: 1.0 for name in (
     # issue 17's exercises, one or more per notebook (see EXERCISES.md)
     "check_coarse_to_fine", "check_colour_preserving_transfer", "check_dream_octaves", "check_mean_std_loss",
     "check_normalized_content_loss", "check_reconstruction_loop", "check_shuffle_positions",
-    "check_texture_synthesis", "check_vgg19_from_scratch", "check_visualize_channel")}
+    "check_texture_synthesis", "check_vgg19_from_scratch", "check_visualize_channel",
+    # issue 20: notebook 10's exercise
+    "check_instance_norm")}
 
 #: The package's own answer to each exercise ("module:function"): while an exercise is graded, the
 #: student's code cannot call it (see nst_helpers.classroom.assignments.sandbox).
@@ -68,6 +71,8 @@ WITHHELD = {
     # no extractor can be built while it is graded: no cell that runs then may call get_extractor
     "check_vgg19_from_scratch": ("nst_helpers.core.vgg:VGG19Features.__init__",),
     "check_visualize_channel": ("nst_helpers.methods.featurevis:visualize", "nst_helpers.optimization.loop:optimize"),
+    # the package has no instance norm of its own: torch's is the answer to withhold (nn.InstanceNorm2d calls it)
+    "check_instance_norm": ("torch.nn.functional:instance_norm",),
 }
 
 __all__ = [
@@ -76,5 +81,5 @@ __all__ = [
     "check_style_loss", "check_total_loss", "check_tv_loss",
     "check_coarse_to_fine", "check_colour_preserving_transfer", "check_dream_octaves", "check_mean_std_loss",
     "check_normalized_content_loss", "check_reconstruction_loop", "check_shuffle_positions",
-    "check_texture_synthesis", "check_vgg19_from_scratch", "check_visualize_channel",
+    "check_texture_synthesis", "check_vgg19_from_scratch", "check_visualize_channel", "check_instance_norm",
 ]
